@@ -1,0 +1,233 @@
+"""The self-describing model artifact and the runtime predictor used on the robot.
+
+One ``.pt`` file loadable with ``torch.load(weights_only=True)``::
+
+    {"format": "socialego-model", "format_version": 1, "metadata": {...}, "state_dict": {...}}
+
+Metadata holds the model name and constructor kwargs, keypoint layout, WindowSpec, label table,
+training data summary, metrics, creation time, ``trained`` and ``version`` (sha256 of the
+weights, 12 hex). Loading needs only this module, the student and torch: never the training
+package.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from socialego_core.labels import LabelTable
+from socialego_core.window import WindowSpec
+
+FORMAT = "socialego-model"
+FORMAT_VERSION = 1
+
+
+class ArtifactError(RuntimeError):
+    """A model artifact could not be saved or loaded; the message names the file."""
+
+
+def _model_registry() -> dict[str, type[nn.Module]]:
+    from socialego_core.student import SocialEgoMobile
+
+    return {"SocialEgoMobile": SocialEgoMobile}
+
+
+def weights_version(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over the parameter names and bytes, in name order; the first 12 hex digits."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().to("cpu").contiguous()
+        digest.update(name.encode())
+        digest.update(str(tensor.dtype).encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()[:12]
+
+
+def _plain(value: Any) -> Any:
+    """Metadata as plain JSON types (weights_only loading accepts nothing else we may need)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray | tuple | range | set):
+        return list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"metadata value {value!r} of type {type(value).__name__} is not JSON-able")
+
+
+def save_artifact(path: str | os.PathLike, model: nn.Module, metadata: Mapping[str, Any]) -> dict:
+    """Write model weights + metadata atomically; returns the metadata written.
+
+    ``metadata`` should hold at least ``window_spec`` (dict) and ``labels`` (label table dict).
+    ``model`` (name) and ``model_kwargs`` default to the model's class and its ``config``.
+    """
+    path = Path(path)
+    state_dict = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    meta = dict(metadata)
+    meta.setdefault("model", type(model).__name__)
+    if "model_kwargs" not in meta:
+        if not hasattr(model, "config"):
+            raise ArtifactError(f"{path}: model has no .config; pass metadata['model_kwargs']")
+        meta["model_kwargs"] = model.config
+    for key in ("window_spec", "labels"):
+        if key not in meta:
+            raise ArtifactError(f"{path}: metadata lacks {key!r}")
+    meta.setdefault("trained", True)
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    meta["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
+    meta["version"] = weights_version(state_dict)
+    meta = _plain(meta)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": meta,
+        "state_dict": state_dict,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save(payload, path)
+    return meta
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_artifact(path: str | os.PathLike, check_version: bool = True) -> dict:
+    """Read and validate an artifact: {"format", "format_version", "metadata", "state_dict"}."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"model artifact {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for broken files
+        raise ArtifactError(f"model artifact {path} could not be read: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ArtifactError(f"{path} is not a SocialEgo model artifact (format != {FORMAT!r})")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: artifact format_version {payload.get('format_version')!r} is not supported "
+            f"(this code reads {FORMAT_VERSION})"
+        )
+    for key in ("metadata", "state_dict"):
+        if not isinstance(payload.get(key), dict):
+            raise ArtifactError(f"{path}: artifact lacks {key!r}")
+    meta = payload["metadata"]
+    for key in ("model", "model_kwargs", "window_spec", "labels", "version"):
+        if key not in meta:
+            raise ArtifactError(f"{path}: artifact metadata lacks {key!r}")
+    if check_version and weights_version(payload["state_dict"]) != meta["version"]:
+        raise ArtifactError(
+            f"{path}: weights do not match the recorded version {meta['version']} (file corrupted?)"
+        )
+    return payload
+
+
+def build_model(payload: Mapping[str, Any], path: str | os.PathLike = "<artifact>") -> nn.Module:
+    """Instantiate the artifact's model, load its weights, and put it in eval mode."""
+    meta = payload["metadata"]
+    registry = _model_registry()
+    if meta["model"] not in registry:
+        raise ArtifactError(
+            f"{path}: model {meta['model']!r} cannot run here; known: {sorted(registry)}"
+        )
+    try:
+        model = registry[meta["model"]](**meta["model_kwargs"])
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, RuntimeError) as exc:
+        raise ArtifactError(f"{path}: weights do not fit {meta['model']}: {exc}") from exc
+    return model.eval()
+
+
+def resolve_device(device: str = "cpu") -> torch.device:
+    """'auto' picks CUDA when available; 'cuda' without CUDA falls back to CPU (never crashes)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+class StudentPredictor:
+    """Loads an artifact and turns (B, T, J, 3) normalised windows into class probabilities."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
+        self.path = Path(path)
+        if threads is not None:
+            torch.set_num_threads(int(threads))
+        self.requested_device = device
+        self.device = resolve_device(device)
+        payload = load_artifact(self.path)
+        self.metadata: dict = payload["metadata"]
+        self.version: str = self.metadata["version"]
+        try:
+            self.window_spec = WindowSpec.from_dict(self.metadata["window_spec"])
+            self.labels = LabelTable.from_dict(self.metadata["labels"])
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ArtifactError(f"{self.path}: bad window_spec or labels: {exc}") from exc
+        self.model = build_model(payload, self.path).to(self.device)
+        kwargs = self.metadata["model_kwargs"]
+        self.num_joints = int(kwargs.get("num_joints", self.window_spec.num_joints))
+        self.in_channels = int(kwargs.get("in_channels", 3))
+        if self.num_joints != self.window_spec.num_joints:
+            raise ArtifactError(
+                f"{self.path}: model has {self.num_joints} joints but the window spec "
+                f"selects {self.window_spec.num_joints}"
+            )
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.metadata.get("trained", True))
+
+    def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> probabilities
+        {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}."""
+        x = np.asarray(batch, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        expected = (self.window_spec.length, self.num_joints, self.in_channels)
+        if x.ndim != 4 or x.shape[1:] != expected:
+            raise ValueError(
+                f"{self.path.name}: expected input (B, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}), got {x.shape}"
+            )
+        if x.shape[0] == 0:
+            return {
+                task: np.zeros((0, self.labels.num_classes(task)), dtype=np.float32)
+                for task in ("intent", "attitude", "action")
+            }
+        if not np.isfinite(x).all():
+            raise ValueError(f"{self.path.name}: input holds NaN or infinite values")
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(x).to(self.device))
+        return {
+            "intent": torch.softmax(out.intent, dim=1).cpu().numpy(),
+            "attitude": torch.softmax(out.attitude, dim=1).cpu().numpy(),
+            "action": torch.softmax(out.action, dim=1).cpu().numpy(),
+        }
