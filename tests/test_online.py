@@ -1,0 +1,249 @@
+"""Tests of socialego_core.online: resampling into training windows, expiry, hysteresis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from socialego_core.layouts import COCO17, COCO_WHOLEBODY133
+from socialego_core.online import (
+    UNKNOWN_DECISION,
+    AddResult,
+    DecisionSmoother,
+    HysteresisConfig,
+    HysteresisDecision,
+    JointMapper,
+    OnlineConfig,
+    OnlineWindows,
+    stack,
+)
+from socialego_core.window import WindowSpec, build_window
+
+W, H = 640.0, 480.0
+
+
+def pose133(value: float, score: float = 1.0) -> np.ndarray:
+    """A WholeBody-133 pose whose every x is ``value`` (pixels) and y is value/2."""
+    kp = np.zeros((133, 3), dtype=np.float32)
+    kp[:, 0] = value
+    kp[:, 1] = value / 2
+    kp[:, 2] = score
+    return kp
+
+
+def test_window_equals_training_window_at_source_rate():
+    spec = WindowSpec(length=10, stride=1, source_fps=30.0)
+    online = OnlineWindows(spec)
+    frames = {}
+    for i in range(25):
+        kp = pose133(10.0 + i)
+        frames[i] = kp
+        online.add("t1", 100.0 + i / 30.0, kp, W, H, "COCO_WHOLEBODY133")
+    tw = online.window("t1")
+    expected = build_window(frames, W, H, spec, first_frame_id=15)
+    np.testing.assert_allclose(tw.window.keypoints, expected.keypoints, atol=1e-6)
+    assert tw.frames_used == 10
+    assert tw.input_quality == pytest.approx(1.0)
+    assert tw.newest_stamp == pytest.approx(100.0 + 24 / 30.0)
+    assert not tw.stale
+
+
+def test_stride_and_slower_camera_repeat_previous_pose():
+    # model: 10 samples, stride 3 at 30 fps -> 0.1 s apart; camera delivers at 5 fps (0.2 s)
+    spec = WindowSpec(length=10, stride=3, source_fps=30.0)
+    online = OnlineWindows(spec, OnlineConfig(min_frames=1))
+    for i in range(20):
+        online.add("a", i * 0.2, pose133(float(i)), W, H, "COCO_WHOLEBODY133")
+    tw = online.window("a")
+    # newest pose at 3.8 s; samples at 2.9, 3.0, ..., 3.8; new poses at 3.0, 3.2, 3.4, 3.6, 3.8
+    assert tw.window.observed.tolist() == [False, True] * 5
+    x = (tw.window.keypoints[:, 0, 0] + 0.5) * W  # back to pixels
+    np.testing.assert_allclose(x, [14, 15, 15, 16, 16, 17, 17, 18, 18, 19], atol=1e-3)
+    assert tw.frames_used == 5
+    assert tw.input_quality == pytest.approx(0.5)
+
+
+def test_faster_camera_newest_pose_in_slot_wins_and_memory_is_bounded():
+    spec = WindowSpec(length=4, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec)
+    for i in range(1000):  # 100 Hz for 10 s
+        online.add("a", i * 0.01, pose133(i * 0.5), W, H, "COCO_WHOLEBODY133")
+    tw = online.window("a")
+    x = (tw.window.keypoints[:, 0, 0] + 0.5) * W
+    np.testing.assert_allclose(x, [484.5, 489.5, 494.5, 499.5], atol=1e-3)
+    assert tw.frames_used == 4
+    assert len(online._tracks["a"]) <= online._max_samples
+
+
+def test_first_samples_before_the_track_stay_zero():
+    spec = WindowSpec(length=5, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec, OnlineConfig(min_frames=3))
+    online.add("a", 1.0, pose133(100.0), W, H, "COCO_WHOLEBODY133")
+    online.add("a", 1.1, pose133(200.0), W, H, "COCO_WHOLEBODY133")
+    tw = online.window("a")
+    assert tw.window.observed.tolist() == [False, False, False, True, True]
+    assert np.all(tw.window.keypoints[:3] == 0)
+    assert tw.stale  # 2 observed frames < min_frames 3
+    assert tw.input_quality == pytest.approx(0.4)
+
+
+def test_coco17_input_mapped_by_name_into_wholebody_spec():
+    spec = WindowSpec(length=2, stride=1, joints=(0, 5, 91), source_fps=10.0)
+    mapper = JointMapper(spec)
+    kp = np.zeros((17, 3), dtype=np.float32)
+    kp[0] = (1, 2, 0.9)
+    kp[5] = (3, 4, 0.8)
+    out = mapper.map(kp, COCO17.code)
+    np.testing.assert_allclose(out[0], (1, 2, 0.9))
+    np.testing.assert_allclose(out[1], (3, 4, 0.8))
+    np.testing.assert_allclose(out[2], (0, 0, 0))  # left-hand wrist: COCO17 lacks it -> score 0
+    assert mapper.joint_names[2] == COCO_WHOLEBODY133.joint_names[91]
+
+
+@pytest.mark.parametrize(
+    ("keypoints", "layout", "message"),
+    [
+        (np.zeros((16, 3)), "COCO17", "has 17 keypoints, got 16"),
+        (np.zeros((17, 2)), "COCO17", "shape (N, 3)"),
+        (np.zeros((17, 3)), 99, "unknown keypoint layout 99"),
+    ],
+)
+def test_bad_keypoints_raise_named_errors(keypoints, layout, message):
+    online = OnlineWindows(WindowSpec())
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        online.add("a", 0.0, keypoints, W, H, layout)
+    assert len(online) == 0
+
+
+def test_bad_image_size_stamp_and_track_id_raise():
+    online = OnlineWindows(WindowSpec())
+    with pytest.raises(ValueError, match="image size"):
+        online.add("a", 0.0, pose133(1.0), 0, H, "COCO_WHOLEBODY133")
+    with pytest.raises(ValueError, match="stamp"):
+        online.add("a", float("nan"), pose133(1.0), W, H, "COCO_WHOLEBODY133")
+    with pytest.raises(ValueError, match="track_id"):
+        online.add("", 0.0, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+
+
+def test_nan_and_inf_keypoints_become_undetected():
+    spec = WindowSpec(length=1, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec, OnlineConfig(min_frames=1))
+    kp = pose133(100.0)
+    kp[0, 0] = np.nan
+    kp[1, 2] = np.inf
+    online.add("a", 0.0, kp, W, H, "COCO_WHOLEBODY133")
+    window = online.window("a").window.keypoints
+    assert np.isfinite(window).all()
+    np.testing.assert_allclose(window[0, 0], 0.0)
+    np.testing.assert_allclose(window[0, 1], 0.0)
+    assert window[0, 2, 2] == pytest.approx(1.0)
+
+
+def test_time_going_backwards_resets_track_and_clock_jump_resets_all():
+    spec = WindowSpec(length=3, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec, OnlineConfig(min_frames=1))
+    assert online.add("a", 5.0, pose133(1.0), W, H, "COCO_WHOLEBODY133") is AddResult.NEW_TRACK
+    assert online.add("a", 5.1, pose133(2.0), W, H, "COCO_WHOLEBODY133") is AddResult.ADDED
+    assert online.add("a", 5.1, pose133(3.0), W, H, "COCO_WHOLEBODY133") is AddResult.REPLACED
+    assert (
+        online.add("a", 1.0, pose133(4.0), W, H, "COCO_WHOLEBODY133") is AddResult.RESET_BACKWARDS
+    )
+    tw = online.window("a")
+    assert tw.frames_used == 1 and tw.newest_stamp == pytest.approx(1.0)
+    online.add("b", 1.0, pose133(4.0), W, H, "COCO_WHOLEBODY133")
+    assert not online.observe_time(10.0)
+    assert not online.observe_time(9.8)  # small jitter is not a loop
+    assert online.observe_time(2.0)  # bag looped
+    assert len(online) == 0
+
+
+def test_expiry_stale_and_return_of_a_track():
+    spec = WindowSpec(length=3, stride=1, source_fps=10.0)
+    cfg = OnlineConfig(max_track_gap_s=1.0, stale_after_s=0.3, min_frames=1)
+    online = OnlineWindows(spec, cfg)
+    online.add("a", 0.0, pose133(1.0), W, H, "COCO_WHOLEBODY133", person_id="alice")
+    online.add("b", 0.5, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+    assert not online.window("a", now_s=0.2).stale
+    assert online.window("a", now_s=0.4).stale
+    assert online.window("a", now_s=0.2).person_id == "alice"
+    assert online.expire(1.2) == ["a"]
+    assert online.track_ids == ["b"]
+    result = online.add("a", 1.3, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+    assert result is AddResult.NEW_TRACK
+    assert online.window("a").frames_used == 1  # no history from before it vanished
+
+
+def test_track_churn_keeps_memory_bounded():
+    spec = WindowSpec(length=10, stride=1, source_fps=30.0)
+    online = OnlineWindows(spec, OnlineConfig(max_tracks=8))
+    smoother = DecisionSmoother({"intent": 3}, max_tracks=8)
+    evictions = 0
+    for i in range(5000):
+        result = online.add(f"t{i}", i * 0.001, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+        evictions += result is AddResult.EVICTED_OTHER
+        smoother.update(f"t{i}", {"intent": np.array([0.2, 0.3, 0.5])})
+    assert len(online) == 8 and len(smoother) == 8
+    assert evictions == 5000 - 8
+    assert online.track_ids[-1] == "t4999"
+
+
+def test_stack_batches_windows():
+    spec = WindowSpec(length=4, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec)
+    for tid in ("a", "b", "c"):
+        online.add(tid, 0.0, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+    batch = stack(online.windows())
+    assert batch.shape == (3, 4, 17, 3) and batch.dtype == np.float32
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ValueError, match="max_tracks"):
+        OnlineConfig(max_tracks=0)
+    with pytest.raises(ValueError, match="exit_threshold"):
+        HysteresisConfig(enter_threshold=0.3, exit_threshold=0.5)
+    with pytest.raises(ValueError, match="alpha"):
+        HysteresisConfig(alpha=0.0)
+
+
+def test_hysteresis_enters_holds_switches_and_falls_back_to_unknown():
+    h = HysteresisDecision(
+        3, HysteresisConfig(alpha=1.0, enter_threshold=0.6, exit_threshold=0.4, min_steps=2)
+    )
+    assert h.update([0.7, 0.2, 0.1]) == UNKNOWN_DECISION  # one step is not enough
+    assert h.update([0.7, 0.2, 0.1]) == 0
+    # a dip that stays above exit keeps the decision even though class 1 is now on top
+    assert h.update([0.45, 0.5, 0.05]) == 0
+    # below exit, class 1 qualifies twice -> switch
+    assert h.update([0.3, 0.65, 0.05]) == 0
+    assert h.update([0.3, 0.65, 0.05]) == 1
+    # flicker back for one step only: no switch
+    assert h.update([0.7, 0.2, 0.1]) == 1
+    assert h.update([0.2, 0.7, 0.1]) == 1
+    # nothing confident for two steps -> unknown
+    assert h.update([0.35, 0.35, 0.3]) == 1
+    assert h.update([0.35, 0.35, 0.3]) == UNKNOWN_DECISION
+    # NaN input leaves the decision alone; wrong length is an error
+    assert h.update([np.nan, 0.1, 0.1]) == UNKNOWN_DECISION
+    with pytest.raises(ValueError, match="expected 3 probabilities"):
+        h.update([0.5, 0.5])
+
+
+def test_hysteresis_smoothing_filters_single_outliers():
+    h = HysteresisDecision(
+        2, HysteresisConfig(alpha=0.3, enter_threshold=0.6, exit_threshold=0.4, min_steps=1)
+    )
+    for _ in range(10):
+        h.update([0.9, 0.1])
+    assert h.decision == 0
+    assert h.update([0.0, 1.0]) == 0  # smoothed p0 = 0.3*0 + 0.7*~0.9 = 0.63: still held
+    assert h.smoothed[0] == pytest.approx(0.63, abs=0.01)
+
+
+def test_decision_smoother_retain_and_forget():
+    smoother = DecisionSmoother({"intent": 3, "action": 10}, HysteresisConfig(min_steps=1))
+    probs = {"intent": np.array([0.9, 0.05, 0.05]), "action": np.full(10, 0.1)}
+    assert smoother.update("a", probs) == {"intent": 0, "action": UNKNOWN_DECISION}
+    smoother.update("b", probs)
+    smoother.retain(["b"])
+    assert len(smoother) == 1
+    smoother.forget(["b"])
+    assert len(smoother) == 0
