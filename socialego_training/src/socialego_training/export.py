@@ -1,0 +1,67 @@
+"""Export a trained student as the self-describing artifact the robot loads (socialego_core.artifact)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+from socialego_core.artifact import save_artifact
+from socialego_core.labels import get_label_table
+from socialego_core.student import SocialEgoMobile
+from socialego_core.window import WindowSpec
+
+
+def git_revision(path: str | Path = ".") -> str | None:
+    """The code revision the model came from (None outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(path).resolve() if Path(path).is_dir() else Path(path).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def export_student(
+    model: SocialEgoMobile,
+    path: str | Path,
+    spec: WindowSpec,
+    dataset: str = "jpl_social",
+    trained: bool = True,
+    data_summary: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+    notes: str | None = None,
+) -> dict:
+    """Write the artifact; returns its metadata (with ``version``)."""
+    labels = get_label_table(dataset)
+    if model.classifier.action_head[-1].out_features != labels.num_classes("action"):
+        raise ValueError(
+            f"model predicts {model.classifier.action_head[-1].out_features} actions but the "
+            f"{dataset} label table has {labels.num_classes('action')}"
+        )
+    metadata: dict[str, Any] = {
+        "model": type(model).__name__,
+        "model_kwargs": model.config,
+        "layout": "COCO17" if spec.joints == tuple(range(17)) else spec.layout,
+        "source_layout": spec.layout,
+        "joint_indices": list(spec.joints),
+        "input": "(B, T, J, 3) normalised (x, y, score); see window_spec",
+        "window_spec": spec.to_dict(),
+        "labels": labels.to_dict(),
+        "trained": bool(trained),
+        "training_data": data_summary or {},
+        "metrics": metrics or {},
+        "training": training or {},
+        "code_revision": git_revision(Path(__file__).parent),
+        "torch_version": torch.__version__,
+    }
+    if notes:
+        metadata["notes"] = notes
+    return save_artifact(path, model, metadata)
