@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# One command from a bare checkout to a working SocialEgo workspace:
+#   1. refuses early, with a clear message, a wrong Python or a missing compiler/CMake;
+#   2. creates .venv/ in the checkout and installs pinned ROS 2 Kilted wheels, colcon, torch 2.13.0
+#      (CPU), torch-geometric, the ROS nodes' runtime deps and socialego_training (editable, [dev]);
+#   3. repairs the wheels' CMake include paths, builds every ament package with colcon into install/;
+#   4. writes setup.env (source it).
+# Re-running is safe and fast: pip is skipped while the requirement files are unchanged (hash stamp);
+# colcon always runs (incremental).
+#
+# Environment knobs:
+#   SOCIALEGO_PYTHON=/path/to/python3.11   interpreter for a new .venv (default: python3.11 on PATH)
+#   SOCIALEGO_FORCE_INSTALL=1              re-run the pip steps even if the stamp matches
+#   CC, CXX, CMAKE_COMMAND                 compilers / CMake to use (as CMake and colcon read them)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+REQ="$ROOT/requirements"
+STAMP="$VENV/.socialego-install-stamp"
+REQUIRED_PY="3.11"
+MIN_CMAKE="3.16"
+# Bump to force a reinstall on every checkout when the install steps below change.
+INSTALL_RECIPE=3
+
+T0=$(date +%s)
+say() { printf '[setup] %s\n' "$*"; }
+die() {
+  printf '\n[setup] ERROR: %s\n' "$1" >&2
+  shift
+  for line in "$@"; do printf '[setup]   %s\n' "$line" >&2; done
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Preconditions, checked before anything is created or installed.
+# ---------------------------------------------------------------------------------------------
+if [[ -n "${SOCIALEGO_PYTHON:-}" ]]; then
+  PY="$SOCIALEGO_PYTHON"
+elif [[ -x "$VENV/bin/python" ]]; then
+  PY="$VENV/bin/python"
+elif command -v "python$REQUIRED_PY" >/dev/null 2>&1; then
+  PY="$(command -v "python$REQUIRED_PY")"
+else
+  PY="$(command -v python3 || true)"
+fi
+[[ -n "$PY" ]] || die "no Python found." \
+  "SocialEgo needs Python $REQUIRED_PY (the ROS 2 Kilted wheels are built for CPython 3.11)." \
+  "Install it (e.g. apt-get install python3.11 python3.11-venv python3.11-dev) or set SOCIALEGO_PYTHON."
+PY_VERSION="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"
+if [[ "$PY_VERSION" != "$REQUIRED_PY" ]]; then
+  die "wrong Python version: $PY is '${PY_VERSION:-not runnable}', SocialEgo needs Python $REQUIRED_PY." \
+    "The ROS 2 Kilted wheels on PyPI exist only for CPython $REQUIRED_PY (cp311)." \
+    "Point SOCIALEGO_PYTHON at a python$REQUIRED_PY interpreter, or remove a .venv made with another one."
+fi
+PY_INCLUDE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+[[ -f "$PY_INCLUDE/Python.h" ]] || die "Python headers missing: $PY_INCLUDE/Python.h does not exist." \
+  "Building socialego_msgs compiles Python extension modules; install python$REQUIRED_PY-dev."
+
+CC_BIN="${CC:-cc}"
+CXX_BIN="${CXX:-c++}"
+CMAKE_BIN="${CMAKE_COMMAND:-cmake}"
+command -v "$CC_BIN" >/dev/null 2>&1 || die "no C compiler: '$CC_BIN' not found." \
+  "Building socialego_msgs needs a C and a C++ compiler and CMake >= $MIN_CMAKE." \
+  "Debian/Ubuntu: apt-get install build-essential cmake   (or set CC to your compiler)"
+command -v "$CXX_BIN" >/dev/null 2>&1 || die "no C++ compiler: '$CXX_BIN' not found." \
+  "Building socialego_msgs needs a C and a C++ compiler and CMake >= $MIN_CMAKE." \
+  "Debian/Ubuntu: apt-get install build-essential cmake   (or set CXX to your compiler)"
+command -v "$CMAKE_BIN" >/dev/null 2>&1 || die "CMake not found: '$CMAKE_BIN'." \
+  "Building socialego_msgs needs CMake >= $MIN_CMAKE. Debian/Ubuntu: apt-get install cmake"
+CMAKE_VERSION="$("$CMAKE_BIN" --version 2>/dev/null | sed -n 's/^cmake version \([0-9.]*\).*/\1/p')"
+if [[ -z "$CMAKE_VERSION" ]] ||
+  [[ "$(printf '%s\n%s\n' "$MIN_CMAKE" "$CMAKE_VERSION" | sort -V | head -1)" != "$MIN_CMAKE" ]]; then
+  die "CMake ${CMAKE_VERSION:-of unknown version} at $(command -v "$CMAKE_BIN") is too old or broken; need >= $MIN_CMAKE."
+fi
+# A compiler that exists but cannot build anything fails later as a CMake stack trace: try it now.
+PROBE_DIR="$(mktemp -d)"
+trap 'rm -rf "$PROBE_DIR"' EXIT
+printf 'int main(void) { return 0; }\n' >"$PROBE_DIR/probe.c"
+printf '#include <vector>\nint main() { std::vector<int> v{1}; return v[0] - 1; }\n' >"$PROBE_DIR/probe.cpp"
+"$CC_BIN" "$PROBE_DIR/probe.c" -o "$PROBE_DIR/probe_c" >"$PROBE_DIR/cc.log" 2>&1 ||
+  die "the C compiler '$CC_BIN' cannot compile a trivial program:" "$(head -5 "$PROBE_DIR/cc.log")"
+"$CXX_BIN" "$PROBE_DIR/probe.cpp" -o "$PROBE_DIR/probe_cpp" >"$PROBE_DIR/cxx.log" 2>&1 ||
+  die "the C++ compiler '$CXX_BIN' cannot compile a trivial program:" "$(head -5 "$PROBE_DIR/cxx.log")"
+for f in torch.txt ros-kilted.txt dev.txt training.txt; do
+  [[ -f "$REQ/$f" ]] || die "missing requirements file: $REQ/$f (is this a complete checkout?)"
+done
+say "Python $PY_VERSION ($PY), $("$CC_BIN" --version | head -1), CMake $CMAKE_VERSION: OK"
+
+# ---------------------------------------------------------------------------------------------
+# 2. Virtual environment and pinned Python packages.
+# ---------------------------------------------------------------------------------------------
+if [[ ! -x "$VENV/bin/python" ]]; then
+  say "creating $VENV"
+  "$PY" -m venv "$VENV" || die "could not create the virtual environment $VENV with $PY." \
+    "Debian/Ubuntu: apt-get install python$REQUIRED_PY-venv"
+fi
+VENV_PY="$VENV/bin/python"
+[[ "$("$VENV_PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" == "$REQUIRED_PY" ]] ||
+  die "$VENV was made with another Python; remove it (rm -rf $VENV) and run setup again."
+
+# shellcheck disable=SC1091
+source "$VENV/bin/activate"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+[[ "${CI:-}" == "true" ]] && export PIP_PROGRESS_BAR=off
+
+TRAINING="$ROOT/socialego_training"
+RUNTIME_REQ="$REQ/runtime.txt"
+install_hash() {
+  {
+    echo "recipe $INSTALL_RECIPE"
+    for f in "$REQ"/*.txt "$TRAINING/pyproject.toml"; do
+      [[ -f "$f" ]] && { echo "$f"; cat "$f"; }
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+HASH="$(install_hash)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -z "${SOCIALEGO_FORCE_INSTALL:-}" ]]; then
+  say "Python packages up to date (requirement files unchanged since the last install)"
+else
+  T_PIP=$(date +%s)
+  rm -f "$STAMP"
+  say "installing Python packages (pinned) into $VENV"
+  python -m pip install --quiet "pip==26.3"
+  # torch alone first: it must be the CPU wheel 2.13.0, before anything that depends on torch.
+  python -m pip install -q -c "$REQ/torch.txt" "torch==2.13.0"
+  python -m pip install -q -c "$REQ/torch.txt" \
+    -r "$REQ/torch.txt" -r "$REQ/ros-kilted.txt" -r "$REQ/dev.txt"
+  PIN=(-c "$REQ/torch.txt" -c "$REQ/ros-kilted.txt" -c "$REQ/dev.txt" -c "$REQ/training.txt")
+  if [[ -f "$RUNTIME_REQ" ]] && grep -qvE '^\s*(#|$)' "$RUNTIME_REQ"; then
+    python -m pip install -q "${PIN[@]}" -r "$RUNTIME_REQ"
+  fi
+  if [[ -f "$TRAINING/pyproject.toml" ]]; then
+    python -m pip install -q "${PIN[@]}" -e "$TRAINING[dev]"
+  else
+    say "WARNING: $TRAINING/pyproject.toml is missing; socialego_training not installed"
+  fi
+  # A torch other than 2.13.0 means a dependency slipped past the pins: fail loudly here.
+  python - <<'EOF'
+import importlib.metadata as md
+import sys
+
+v = md.version("torch")
+if not v.startswith("2.13.0"):
+    sys.exit(f"[setup] ERROR: torch {v} got installed; only torch==2.13.0 is allowed")
+EOF
+  echo "$HASH" >"$STAMP"
+  say "Python packages installed in $(($(date +%s) - T_PIP)) s"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. Repair the wheels' CMake files and build the ament packages.
+# ---------------------------------------------------------------------------------------------
+python "$ROOT/scripts/repair_ros_wheels.py" "$VENV"
+
+# Only the repo's own package folders: colcon must never crawl .venv, build/ or install/.
+mapfile -t PKG_DIRS < <(
+  cd "$ROOT" && find . -mindepth 2 -maxdepth 2 -name package.xml \
+    -not -path './.venv/*' -not -path './build/*' -not -path './install/*' -not -path './log/*' |
+    xargs -r -n1 dirname | sed 's|^\./||' | sort
+)
+[[ ${#PKG_DIRS[@]} -gt 0 ]] || die "no ament package (*/package.xml) found under $ROOT"
+say "colcon build: ${PKG_DIRS[*]}"
+export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+export CC="$CC_BIN" CXX="$CXX_BIN"
+export CMAKE_COMMAND="$(command -v "$CMAKE_BIN")"
+T_BUILD=$(date +%s)
+(
+  cd "$ROOT"
+  # The venv prefix has no colcon local_setup file; colcon's warning about that is noise here.
+  nice colcon --log-level error build --symlink-install --base-paths "${PKG_DIRS[@]}" \
+    --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV_PY" \
+    -DPython3_FIND_VIRTUALENV=ONLY -DCMAKE_BUILD_TYPE=Release
+) || die "colcon build failed; the log is in $ROOT/log/latest_build/"
+say "colcon build finished in $(($(date +%s) - T_BUILD)) s"
+
+# ---------------------------------------------------------------------------------------------
+# 4. setup.env
+# ---------------------------------------------------------------------------------------------
+cat >"$ROOT/setup.env" <<EOF
+# Generated by scripts/setup.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Source it (bash or zsh):
+#   source $ROOT/setup.env
+# DDS stays on this machine unless you set ROS_AUTOMATIC_DISCOVERY_RANGE yourself before sourcing
+# (e.g. SUBNET for a real robot network).
+export ROS_AUTOMATIC_DISCOVERY_RANGE="\${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
+export RMW_IMPLEMENTATION="\${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
+# The activate script is not written with 'set -u' in mind.
+case "\$-" in *u*) _socialego_u=1; set +u ;; *) _socialego_u= ;; esac
+. "$VENV/bin/activate"
+case ":\${AMENT_PREFIX_PATH:-}:" in *":$VENV:"*) ;; *) export AMENT_PREFIX_PATH="$VENV\${AMENT_PREFIX_PATH:+:\$AMENT_PREFIX_PATH}" ;; esac
+case ":\${CMAKE_PREFIX_PATH:-}:" in *":$VENV:"*) ;; *) export CMAKE_PREFIX_PATH="$VENV\${CMAKE_PREFIX_PATH:+:\$CMAKE_PREFIX_PATH}" ;; esac
+if [ -n "\${BASH_VERSION:-}" ]; then
+  . "$ROOT/install/local_setup.bash"
+elif [ -n "\${ZSH_VERSION:-}" ]; then
+  . "$ROOT/install/local_setup.zsh"
+else
+  COLCON_CURRENT_PREFIX="$ROOT/install" . "$ROOT/install/local_setup.sh"
+fi
+[ -n "\$_socialego_u" ] && set -u
+unset _socialego_u
+export SOCIALEGO_ROOT="$ROOT"
+EOF
+
+SIZE_VENV="$(du -sh "$VENV" 2>/dev/null | cut -f1)"
+SIZE_INSTALL="$(du -sh "$ROOT/install" 2>/dev/null | cut -f1)"
+say "done in $(($(date +%s) - T0)) s (.venv $SIZE_VENV, install/ $SIZE_INSTALL)"
+say "next:  source $ROOT/setup.env"
