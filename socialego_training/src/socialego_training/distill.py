@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from socialego_core.heads import SocialOutputs
+from torch import nn
 
 METHODS: tuple[str, ...] = ("none", "kd", "infonce")
 INFONCE_WEIGHT = 0.2

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from socialego_core.layouts import BODY, FACE, HANDS
 from socialego_core.window import WindowSpec, frame_ids_for_window
 

@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
-
 from socialego_core.heads import ChainClassifier, SocialOutputs
+from torch import nn
 
 POSE_STREAMS: tuple[str, ...] = ("body", "face", "hand", "gaze")
 # Heatmap channels per pose stream (method.md section 4): 17 body, 68 face, 2 x 21 hands,
