@@ -1,0 +1,104 @@
+"""``socialego-bag`` (or ``python -m socialego_training.bags``): make bags and score them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .typestore import IMAGE_TOPIC
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="socialego-bag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    split = sub.add_parser("from-split", help="convert a labelled dataset split into an MCAP bag")
+    split.add_argument("root", type=Path, help="dataset root (holds <split>/ and videos/)")
+    split.add_argument("--split", default="test")
+    split.add_argument("--out", type=Path, required=True, help="new bag folder")
+    split.add_argument("--poses-only", action="store_true", help="poses instead of images")
+    split.add_argument("--dataset", default=None, help="label table (default: dataset.json)")
+    split.add_argument("--fps", type=float, default=None, help="default: dataset.json or 30")
+    split.add_argument("--gap", type=float, default=1.0, help="seconds between videos")
+    split.add_argument("--max-videos", type=int, default=None)
+    split.add_argument("--max-width", type=int, default=None, help="downscale wider images")
+    split.add_argument("--image-topic", default=IMAGE_TOPIC)
+
+    video = sub.add_parser("from-video", help="convert a video file into a camera bag")
+    video.add_argument("video", type=Path)
+    video.add_argument("--out", type=Path, required=True, help="new bag folder")
+    video.add_argument("--max-width", type=int, default=640, help="downscale wider frames")
+    video.add_argument("--fps", type=float, default=None, help="drop frames down to this rate")
+    video.add_argument("--max-seconds", type=float, default=None)
+    video.add_argument("--image-topic", default=IMAGE_TOPIC)
+
+    score = sub.add_parser("score", help="score recorded outputs against the ground truth")
+    score.add_argument("bag", type=Path, help="bag with /socialego/intents (and the truth)")
+    score.add_argument("--truth", type=Path, default=None, help="separate ground-truth bag")
+    score.add_argument("--out", type=Path, required=True, help="report folder")
+    score.add_argument("--min-iou", type=float, default=0.3)
+    score.add_argument("--tolerance-ms", type=float, default=20.0)
+    score.add_argument("--title", default="SocialEgo bag evaluation")
+
+    info = sub.add_parser("info", help="list a bag's topics")
+    info.add_argument("bag", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "from-split":
+            from .convert import split_to_bag
+
+            summary = split_to_bag(
+                args.root,
+                args.split,
+                args.out,
+                images=False if args.poses_only else None,
+                fps=args.fps,
+                gap_s=args.gap,
+                dataset=args.dataset,
+                max_videos=args.max_videos,
+                max_width=args.max_width,
+                image_topic=args.image_topic,
+            )
+            print(
+                f"wrote {summary.path}: {summary.tracks} tracks in {summary.videos} videos, "
+                f"{summary.duration_s:.1f} s, {'images' if summary.images else 'poses'}, "
+                f"messages {summary.messages}"
+            )
+        elif args.command == "from-video":
+            from .convert import video_to_bag
+
+            summary = video_to_bag(
+                args.video,
+                args.out,
+                max_width=args.max_width,
+                fps=args.fps,
+                max_seconds=args.max_seconds,
+                image_topic=args.image_topic,
+            )
+            print(f"wrote {summary.path}: {summary.duration_s:.1f} s, messages {summary.messages}")
+        elif args.command == "score":
+            from .report import write_report
+            from .scoring import score_bag
+
+            evaluation = score_bag(
+                args.bag, args.truth, min_iou=args.min_iou, tolerance_ms=args.tolerance_ms
+            )
+            report = write_report(evaluation, args.out, title=args.title)
+            final = evaluation.metrics["final"]
+            print(json.dumps({t: final[t] for t in ("intent", "attitude", "action")}, indent=None))
+            print(f"report: {report}")
+        elif args.command == "info":
+            from .io import bag_topics
+
+            for topic, (msgtype, count) in sorted(bag_topics(args.bag).items()):
+                print(f"{topic}\t{msgtype}\t{count}")
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"socialego-bag: error: {error}", file=sys.stderr)
+        return 2
+    return 0
