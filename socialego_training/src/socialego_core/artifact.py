@@ -150,10 +150,14 @@ def load_artifact(path: str | os.PathLike, check_version: bool = True) -> dict:
     return payload
 
 
-def build_model(payload: Mapping[str, Any], path: str | os.PathLike = "<artifact>") -> nn.Module:
+def build_model(
+    payload: Mapping[str, Any],
+    path: str | os.PathLike = "<artifact>",
+    registry: Mapping[str, type[nn.Module]] | None = None,
+) -> nn.Module:
     """Instantiate the artifact's model, load its weights, and put it in eval mode."""
     meta = payload["metadata"]
-    registry = _model_registry()
+    registry = registry or _model_registry()
     if meta["model"] not in registry:
         raise ArtifactError(
             f"{path}: model {meta['model']!r} cannot run here; known: {sorted(registry)}"

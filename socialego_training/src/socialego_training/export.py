@@ -1,4 +1,4 @@
-"""Export a trained student as the self-describing artifact the robot loads (socialego_core.artifact)."""
+"""Export a trained student as the self-describing artifact the robot loads."""
 
 from __future__ import annotations
 

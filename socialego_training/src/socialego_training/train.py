@@ -1,0 +1,445 @@
+"""Student training (method.md section 5 defaults, without distillation), nanoGPT-style.
+
+One plain loop: seeded model init; per epoch a seeded permutation of the training windows; per
+step a seeded corruption of the batch (rates ramped linearly over ``corruption_warmup_epochs``);
+CE_int + CE_att + CE_act (+ the optional ``aux_loss(outputs, batch_indices, epoch)`` hook used by
+distillation); Adam with a per-step cosine learning rate; validation each epoch at the target
+corruption rates with a fixed seed; the best epoch (mean validation accuracy of the three tasks,
+ties broken by lower loss) is written as a model artifact ``best.pt``.
+
+Every random draw is derived from (seed, epoch, step), so a run killed mid-epoch and resumed from
+``last.pt`` (written atomically every ``checkpoint_every`` steps) ends with the same weights as
+an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from socialego_core.artifact import build_model as build_artifact_model
+from socialego_core.artifact import load_artifact, resolve_device
+from socialego_core.corruption import corrupt, curriculum_rate
+from socialego_core.heads import SocialOutputs
+from socialego_core.labels import TASKS, get_label_table
+from socialego_core.student import SocialEgoMobile
+from socialego_core.window import WindowSpec
+from torch import nn
+
+from socialego_training.checkpoint import BEST, load_checkpoint, save_checkpoint, write_history
+from socialego_training.config import config_to_dict, save_yaml
+from socialego_training.data import DatasetError, load_split, summarise
+from socialego_training.datasets import PoseWindowDataset
+
+AuxLoss = Callable[[SocialOutputs, torch.Tensor, int], torch.Tensor]
+
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "SocialEgoMobile": {"length": 10, "joints": tuple(range(17)), "normalisation": "centered"},
+    "SocialEgoNet": {"length": 30, "joints": tuple(range(133)), "normalisation": "signed"},
+}
+
+
+@dataclass
+class TrainConfig:
+    """Student training settings; defaults: method.md section 5, training without a teacher."""
+
+    data_root: str = field(default="", metadata={"help": "JPL-Social-schema dataset root"})
+    dataset: str = field(default="jpl_social", metadata={"help": "jpl_social | harper"})
+    train_split: str = "train"
+    val_split: str = "validation"
+    val_fraction: float = field(
+        default=0.15, metadata={"help": "share of train held out when val_split is missing"}
+    )
+    skip_bad: bool = field(default=False, metadata={"help": "skip (and list) broken files"})
+    model: str = field(default="SocialEgoMobile", metadata={"help": "SocialEgoMobile|SocialEgoNet"})
+    window_length: int | None = field(default=None, metadata={"help": "T (model default)"})
+    window_stride: int = 1
+    joints: tuple[int, ...] | None = field(
+        default=None, metadata={"help": "joint indices, e.g. 0-16 (model default)"}
+    )
+    normalisation: str | None = field(default=None, metadata={"help": "centered | signed"})
+    source_fps: float = 30.0
+    epochs: int = 40
+    batch_size: int = 96
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    joint_rate: float = field(default=0.0, metadata={"help": "joint corruption rate"})
+    frame_rate: float = field(default=0.0, metadata={"help": "frame corruption rate"})
+    corruption_warmup_epochs: int = field(
+        default=0, metadata={"help": "linear ramp of the corruption rates (epochs)"}
+    )
+    eval_corruption_seed: int = 1234
+    seed: int = 0
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda[:N]"})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0 = torch default)"})
+    out_dir: str = "runs/student"
+    checkpoint_every: int = field(default=20, metadata={"help": "steps between resume points"})
+    resume: bool = field(default=True, metadata={"help": "resume from out_dir/last.pt"})
+    progress: bool = True
+    max_steps: int = field(
+        default=0, metadata={"help": "stop after this many steps, without saving (kill test)"}
+    )
+
+    def window_spec(self) -> WindowSpec:
+        if self.model not in MODEL_DEFAULTS:
+            raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_DEFAULTS)}")
+        defaults = MODEL_DEFAULTS[self.model]
+        return WindowSpec(
+            length=self.window_length or defaults["length"],
+            stride=self.window_stride,
+            joints=tuple(self.joints) if self.joints else defaults["joints"],
+            normalisation=self.normalisation or defaults["normalisation"],
+            source_fps=self.source_fps,
+        )
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised when ``max_steps`` is reached (simulates a kill: nothing is saved at that moment)."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_path: Path
+    best_epoch: int
+    best_metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    model: nn.Module
+    wall_time_s: float
+    train_windows_per_s: float
+
+
+def build_model(name: str, n_action: int, spec: WindowSpec) -> nn.Module:
+    if name == "SocialEgoMobile":
+        return SocialEgoMobile(num_joints=spec.num_joints, n_action=n_action)
+    if name == "SocialEgoNet":
+        from socialego_training.socialegonet import SocialEgoNet
+
+        if spec.joints != tuple(range(133)):
+            raise ValueError("SocialEgoNet needs all 133 whole-body joints (joints 0-132)")
+        return SocialEgoNet(n_action=n_action)
+    raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_DEFAULTS)}")
+
+
+def model_registry() -> dict[str, type[nn.Module]]:
+    from socialego_training.socialegonet import SocialEgoNet
+
+    return {"SocialEgoMobile": SocialEgoMobile, "SocialEgoNet": SocialEgoNet}
+
+
+def load_model(path: str | Path) -> nn.Module:
+    """Any model artifact this package can train (student or SocialEgoNet), in eval mode."""
+    payload = load_artifact(path)
+    return build_artifact_model(payload, path, registry=model_registry())
+
+
+def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of a held-out share per action class (at least one sample per big class)."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(labels), dtype=bool)
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        take = int(round(fraction * len(members)))
+        if len(members) >= 2:
+            take = min(max(take, 1), len(members) - 1)
+        held[rng.permutation(members)[:take]] = True
+    return held
+
+
+def load_datasets(
+    cfg: TrainConfig, log: Callable[[str], None] = print
+) -> tuple[PoseWindowDataset, PoseWindowDataset, dict[str, Any]]:
+    """Train and validation window datasets and a data summary for the artifact."""
+    if not cfg.data_root:
+        raise ValueError("no data_root given (--data-root)")
+    spec = cfg.window_spec()
+    train = load_split(cfg.data_root, cfg.train_split, cfg.dataset, cfg.skip_bad, cfg.progress)
+    bad = [str(b) for b in train.bad_files]
+    try:
+        val = load_split(cfg.data_root, cfg.val_split, cfg.dataset, cfg.skip_bad, cfg.progress)
+        val_tracks, train_tracks = val.tracks, train.tracks
+        bad += [str(b) for b in val.bad_files]
+        val_source = cfg.val_split
+    except DatasetError as exc:
+        if not Path(exc.path).name.startswith(cfg.val_split) or "missing" not in exc.reason:
+            raise
+        held = stratified_holdout(
+            np.array([t.action for t in train.tracks]), cfg.val_fraction, cfg.seed
+        )
+        val_tracks = [t for t, h in zip(train.tracks, held, strict=True) if h]
+        train_tracks = [t for t, h in zip(train.tracks, held, strict=True) if not h]
+        val_source = f"{cfg.val_fraction:.0%} of {cfg.train_split} (no {cfg.val_split} split)"
+        log(f"no '{cfg.val_split}' split in {cfg.data_root}: validating on {val_source}")
+    for line in bad:
+        log(f"skipped broken file {line}")
+    summary = {
+        "root": str(Path(cfg.data_root).resolve()),
+        "train": summarise(train_tracks, cfg.dataset),
+        "validation": summarise(val_tracks, cfg.dataset),
+        "validation_source": val_source,
+        "skipped_files": bad,
+    }
+    dataset_json = Path(cfg.data_root) / "dataset.json"
+    if dataset_json.is_file():
+        try:
+            summary["dataset_json"] = json.loads(dataset_json.read_text())
+        except json.JSONDecodeError:
+            log(f"warning: {dataset_json} is not valid JSON; not recorded")
+    return PoseWindowDataset(train_tracks, spec), PoseWindowDataset(val_tracks, spec), summary
+
+
+def _step_seed(seed: int, epoch: int, step: int) -> int:
+    return (seed * 1_000_003 + epoch) * 1_000_003 + step
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
+    """The epoch's shuffled index batches; a final batch of one is dropped (BatchNorm needs 2)."""
+    gen = torch.Generator().manual_seed(_step_seed(seed, epoch, -1))
+    order = torch.randperm(n, generator=gen)
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) < 2:
+        batches.pop()
+    return batches
+
+
+def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+
+
+def task_loss(outputs: SocialOutputs, labels: torch.Tensor) -> torch.Tensor:
+    """CE_int + CE_att + CE_act."""
+    return (
+        F.cross_entropy(outputs.intent, labels[:, 0])
+        + F.cross_entropy(outputs.attitude, labels[:, 1])
+        + F.cross_entropy(outputs.action, labels[:, 2])
+    )
+
+
+def _new_epoch_stats() -> dict[str, float]:
+    return {"loss": 0.0, "aux": 0.0, "n": 0, **{f"correct_{t}": 0 for t in TASKS}}
+
+
+def train(
+    cfg: TrainConfig,
+    aux_loss: AuxLoss | None = None,
+    train_set: PoseWindowDataset | None = None,
+    val_set: PoseWindowDataset | None = None,
+    data_summary: dict[str, Any] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train (or resume) a run in ``cfg.out_dir``; returns the best model and the history."""
+    from tqdm import tqdm
+
+    from socialego_training.evaluate import predict_dataset
+    from socialego_training.export import export_student
+    from socialego_training.metrics import task_metrics
+
+    log = log or (lambda msg: tqdm.write(msg))
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    if cfg.device.startswith("cuda") and device.type != "cuda":
+        log(f"warning: device {cfg.device!r} requested but CUDA is not available; using CPU")
+    if train_set is None or val_set is None:
+        train_set, val_set, data_summary = load_datasets(cfg, log)
+    spec = train_set.spec
+    labels_table = get_label_table(cfg.dataset)
+    n_action = labels_table.num_classes("action")
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, n_action, spec).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(epoch_batches(len(train_set), cfg.batch_size, cfg.seed, 0))
+    total_steps = cfg.epochs * steps_per_epoch
+    config_dict = config_to_dict(cfg)
+
+    state = load_checkpoint(run_dir) if cfg.resume else None
+    if state is not None:
+        resumable = (
+            "data_root",
+            "model",
+            "epochs",
+            "batch_size",
+            "lr",
+            "seed",
+            "joint_rate",
+            "frame_rate",
+            "window_length",
+            "joints",
+            "dataset",
+        )
+        changed = [k for k in resumable if state["config"].get(k) != config_dict.get(k)]
+        if changed:
+            raise ValueError(
+                f"{run_dir / 'last.pt'} was written with different settings {changed}; use "
+                "another --out-dir or --resume false to start over"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        log(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}")
+    else:
+        state = {
+            "epoch": 0,
+            "step": 0,
+            "global_step": 0,
+            "history": [],
+            "best": None,
+            "stats": _new_epoch_stats(),
+            "train_seconds": 0.0,
+            "train_windows": 0,
+        }
+        save_yaml(cfg, run_dir / "config.yaml")
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            run_dir,
+            {
+                **state,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "config": config_dict,
+            },
+        )
+
+    wall_start = time.perf_counter()
+    windows_x, windows_y = train_set.windows, train_set.labels
+    for epoch in range(state["epoch"], cfg.epochs):
+        joint_rate = curriculum_rate(cfg.joint_rate, epoch, cfg.corruption_warmup_epochs)
+        frame_rate = curriculum_rate(cfg.frame_rate, epoch, cfg.corruption_warmup_epochs)
+        batches = epoch_batches(len(train_set), cfg.batch_size, cfg.seed, epoch)
+        stats = state["stats"]
+        model.train()
+        bar = tqdm(
+            range(state["step"], len(batches)),
+            total=len(batches),
+            initial=state["step"],
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=not cfg.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        for step in bar:
+            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
+                raise TrainingInterrupted(f"stopped after max_steps={cfg.max_steps}")
+            tick = time.perf_counter()
+            index = batches[step]
+            gen = torch.Generator().manual_seed(_step_seed(cfg.seed, epoch, step))
+            x = corrupt(windows_x[index], joint_rate, frame_rate, gen).to(device)
+            y = windows_y[index].to(device)
+            lr = cosine_lr(cfg.lr, state["global_step"], total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            outputs = model(x)
+            loss = task_loss(outputs, y)
+            aux = aux_loss(outputs, index, epoch) if aux_loss is not None else None
+            total = loss + aux if aux is not None else loss
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+
+            n = len(index)
+            stats["loss"] += float(loss.detach()) * n
+            stats["aux"] += float(aux.detach()) * n if aux is not None else 0.0
+            stats["n"] += n
+            for i, task in enumerate(TASKS):
+                pred = (outputs.intent, outputs.attitude, outputs.action)[i].argmax(1)
+                stats[f"correct_{task}"] += int((pred == y[:, i]).sum())
+            state["train_seconds"] += time.perf_counter() - tick
+            state["train_windows"] += n
+            state["step"] = step + 1
+            state["global_step"] += 1
+            bar.set_postfix(loss=f"{float(total.detach()):.3f}", lr=f"{lr:.2e}")
+            if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
+                checkpoint()
+        bar.close()
+
+        val = predict_dataset(
+            model, val_set, cfg.joint_rate, cfg.frame_rate, cfg.eval_corruption_seed, device
+        )
+        val_metrics = task_metrics(val.labels, val.predictions, labels_table)
+        row: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": cosine_lr(cfg.lr, state["global_step"], total_steps),
+            "joint_rate": joint_rate,
+            "frame_rate": frame_rate,
+            "train_loss": stats["loss"] / max(stats["n"], 1),
+            "train_aux_loss": stats["aux"] / max(stats["n"], 1),
+            **{f"train_{t}_acc": stats[f"correct_{t}"] / max(stats["n"], 1) for t in TASKS},
+            "val_loss": val.loss,
+            **{f"val_{k}": v for k, v in val_metrics.items() if k != "n"},
+            "train_windows_per_s": state["train_windows"] / max(state["train_seconds"], 1e-9),
+        }
+        state["history"].append(row)
+        best = state["best"]
+        improved = best is None or (val_metrics["mean_acc"], -val.loss) > (
+            best["mean_acc"],
+            -best["val_loss"],
+        )
+        if improved:
+            state["best"] = {"epoch": epoch + 1, "val_loss": val.loss, **val_metrics}
+            export_student(
+                model,
+                run_dir / BEST,
+                spec,
+                dataset=cfg.dataset,
+                trained=True,
+                data_summary=data_summary,
+                metrics={"validation": state["best"]},
+                training={
+                    "config": config_dict,
+                    "epoch": epoch + 1,
+                    "distillation": aux_loss is not None,
+                    **(extra_metadata or {}),
+                },
+            )
+        log(
+            f"epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  val loss {val.loss:.3f}  "
+            f"val acc int/att/act {val_metrics['intent_acc']:.3f}/"
+            f"{val_metrics['attitude_acc']:.3f}/{val_metrics['action_acc']:.3f}"
+            + ("  *best" if improved else "")
+        )
+        state["epoch"] = epoch + 1
+        state["step"] = 0
+        state["stats"] = _new_epoch_stats()
+        write_history(run_dir, state["history"])
+        checkpoint()
+
+    best_state = state["best"]
+    best_model = load_model(run_dir / BEST)
+    result = TrainResult(
+        run_dir=run_dir,
+        best_path=run_dir / BEST,
+        best_epoch=best_state["epoch"],
+        best_metrics=best_state,
+        history=state["history"],
+        model=best_model,
+        wall_time_s=time.perf_counter() - wall_start,
+        train_windows_per_s=state["train_windows"] / max(state["train_seconds"], 1e-9),
+    )
+    summary = {
+        "best_epoch": result.best_epoch,
+        "best_validation": best_state,
+        "train_windows_per_s": result.train_windows_per_s,
+        "train_seconds": state["train_seconds"],
+        "wall_time_s_this_process": result.wall_time_s,
+        "epochs": cfg.epochs,
+        "steps": state["global_step"],
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    return result
+
+
+def config_with(cfg: TrainConfig, **changes: Any) -> TrainConfig:
+    return dataclasses.replace(cfg, **changes)
