@@ -19,6 +19,8 @@ from socialego_training.modalities import (
     window_source_ids,
 )
 
+from socialego_training import modalities
+
 torch.set_num_threads(1)
 W, H = 320, 240
 PERSON_COLOR = (200, 30, 60)  # RGB
@@ -141,7 +143,7 @@ def test_track_keypoints_must_be_wholebody():
         track_frames(track)
 
 
-def test_modality_cache_is_keyed_by_files_and_config(tmp_path):
+def test_modality_cache_is_keyed_by_files_and_config(tmp_path, monkeypatch):
     videos = tmp_path / "videos"
     write_frames(videos, "vid", range(4))
     files = []
@@ -160,15 +162,24 @@ def test_modality_cache_is_keyed_by_files_and_config(tmp_path):
     tracks = [make_track(range(4)), make_track(range(4))]
     first = build_modalities(tracks, videos, cfg, files, cache_dir=tmp_path / "c", progress=False)
     assert len(list((tmp_path / "c").glob("modalities-*.npz"))) == 1
-    # a second build reads the cache: deleting the frames no longer matters
-    for jpg in (videos / "vid").glob("*.jpg"):
-        jpg.unlink()
+
+    # a second build reads the cache: nothing is recomputed
+    def no_recompute(*args, **kwargs):
+        raise AssertionError("recomputed despite a valid cache")
+
+    monkeypatch.setattr(modalities, "track_modalities", no_recompute)
     again = build_modalities(tracks, videos, cfg, files, cache_dir=tmp_path / "c", progress=False)
     assert np.array_equal(first.crops, again.crops) and first.key == again.key
     batch = again.batch([1, 0])
     assert batch["rgb"].shape == (2, 3, 4, 32, 32)
     assert batch["body"].shape == (2, 17, 4, 8, 8)
+    monkeypatch.undo()
+    # another videos folder misses the cache
+    with pytest.raises(FileNotFoundError):
+        build_modalities(tracks, tmp_path / "v2", cfg, files, tmp_path / "c", progress=False)
     # a changed dataset file misses the cache and recomputes (and now finds no frames)
+    for jpg in (videos / "vid").glob("*.jpg"):
+        jpg.unlink()
     files[1].write_text("{ }")
     with pytest.raises(FileNotFoundError):
         build_modalities(tracks, videos, cfg, files, cache_dir=tmp_path / "c", progress=False)

@@ -394,12 +394,30 @@ def file_fingerprint(paths: Iterable[str | os.PathLike]) -> list[list]:
     return out
 
 
-def modality_cache_key(track_files: Sequence[str | os.PathLike], cfg: ModalityConfig) -> str:
-    """sha256 over the track files (path, size, mtime), the config and the code version."""
+def videos_fingerprint(videos_dir: Path | None, video_names: Iterable[str]) -> list:
+    """[name, mtime_ns] of each video folder/file used (a re-rendered video changes its mtime)."""
+    if videos_dir is None:
+        return []
+    out = []
+    for name in sorted(set(video_names)):
+        entries = [Path(videos_dir) / name] + [
+            Path(videos_dir) / f"{name}{s}" for s in VIDEO_SUFFIXES
+        ]
+        found = next((e for e in entries if e.exists()), None)
+        out.append([name, os.stat(found).st_mtime_ns if found else None])
+    return [str(Path(videos_dir).resolve()), out]
+
+
+def modality_cache_key(
+    track_files: Sequence[str | os.PathLike], cfg: ModalityConfig, videos: list | None = None
+) -> str:
+    """sha256 over the track files (path, size, mtime), the video folders used, the config and
+    the code version."""
     payload = {
         "version": MODALITY_VERSION,
         "config": cfg.to_dict(),
         "files": file_fingerprint(track_files),
+        "videos": videos or [],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -438,7 +456,8 @@ def build_modalities(
     key = None
     path = None
     if cache_dir is not None and track_files is not None:
-        key = modality_cache_key(track_files, cfg)
+        names = [track_frames(t).video_name for t in tracks]
+        key = modality_cache_key(track_files, cfg, videos_fingerprint(videos_dir, names))
         path = Path(cache_dir) / f"modalities-{key}.npz"
         if path.is_file():
             try:

@@ -12,12 +12,19 @@ chain classifier shared with the student.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from socialego_core.heads import ChainClassifier, SocialOutputs
+from socialego_core.window import WindowSpec
 from torch import nn
+
+from socialego_training.modalities import ModalityArrays, ModalityConfig, build_modalities
 
 POSE_STREAMS: tuple[str, ...] = ("body", "face", "hand", "gaze")
 # Heatmap channels per pose stream (method.md section 4): 17 body, 68 face, 2 x 21 hands,
@@ -353,3 +360,381 @@ __all__ = [
     "count_parameters",
     "example_inputs",
 ]
+
+
+# ============================================================================ teacher training
+# (method.md section 5: SGD lr 0.01, momentum 0.9, weight decay 1e-4, cosine schedule, 70 epochs,
+# batch 96, CE_int + CE_att + CE_act; clean input). Same run-folder behaviour as the student:
+# last.pt every few steps + each epoch (resume), best.pt artifact, log.csv/log.json, config.yaml.
+
+
+@dataclass
+class TeacherTrainConfig:
+    """Teacher training settings; defaults are the paper's (method.md section 5)."""
+
+    data_root: str = field(default="", metadata={"help": "JPL-Social-schema dataset root"})
+    dataset: str = field(default="jpl_social", metadata={"help": "jpl_social | harper"})
+    train_split: str = "train"
+    val_split: str = "validation"
+    val_fraction: float = 0.15
+    skip_bad: bool = False
+    videos_dir: str = field(default="", metadata={"help": "video frames (default <root>/videos)"})
+    missing_rgb: str = field(
+        default="error", metadata={"help": "error | zeros (pose-only data: black crops)"}
+    )
+    size: str = field(default="small", metadata={"help": "small (CPU) | full (paper, 48.49 M)"})
+    crop_size: int = field(default=0, metadata={"help": "rgb crop side (0 = size default)"})
+    streams: str = field(
+        default="rgb,body,face,hand,gaze", metadata={"help": "streams to use (ablation)"}
+    )
+    window_length: int = 10
+    window_stride: int = 1
+    source_fps: float = 30.0
+    sigma: float = 0.6
+    epochs: int = 70
+    batch_size: int = 96
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda[:N]"})
+    threads: int = 0
+    out_dir: str = "runs/teacher"
+    cache_dir: str = field(default="", metadata={"help": "modality cache (default <out>/../cache)"})
+    init_rgb: str = field(default="", metadata={"help": "RGB-only PoseC3D checkpoint"})
+    init_pose: str = field(
+        default="",
+        metadata={"help": "pose checkpoints: stream=path[,stream=path] or all=path"},
+    )
+    checkpoint_every: int = 20
+    resume: bool = True
+    progress: bool = True
+    max_steps: int = field(default=0, metadata={"help": "stop after this many steps (kill test)"})
+
+    def window_spec(self) -> WindowSpec:
+        return WindowSpec(
+            length=self.window_length, stride=self.window_stride, source_fps=self.source_fps
+        )
+
+    def model_config(self, n_action: int) -> TeacherConfig:
+        if self.size not in ("small", "full"):
+            raise ValueError(f"teacher size must be 'small' or 'full', got {self.size!r}")
+        streams = tuple(s.strip() for s in self.streams.split(",") if s.strip())
+        kwargs: dict[str, Any] = {"n_action": n_action, "length": self.window_length}
+        kwargs["streams"] = streams
+        if self.crop_size:
+            kwargs["crop_size"] = self.crop_size
+            kwargs["heatmap_size"] = self.crop_size // 4
+        factory = TeacherConfig.small if self.size == "small" else TeacherConfig.full
+        return factory(**kwargs)
+
+    def modality_config(self, model_cfg: TeacherConfig) -> ModalityConfig:
+        return ModalityConfig(
+            crop_size=model_cfg.crop_size,
+            heatmap_size=model_cfg.heatmap_size,
+            sigma=self.sigma,
+            window=self.window_spec(),
+            missing_rgb=self.missing_rgb,
+        )
+
+    def resolved_cache_dir(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else Path(self.out_dir).parent / "cache"
+
+    def resolved_videos_dir(self) -> Path:
+        return Path(self.videos_dir) if self.videos_dir else Path(self.data_root) / "videos"
+
+
+def parse_init_pose(text: str) -> dict[str, str]:
+    """'body=a.pth,face=b.pth' or 'all=a.pth' -> {stream: path}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise ValueError(f"--init-pose entries are stream=path, got {part!r}")
+        stream, path = part.split("=", 1)
+        out[stream.strip()] = path.strip()
+    return out
+
+
+@dataclass
+class TeacherData:
+    """Everything the teacher (and distillation) needs about a dataset."""
+
+    train_set: Any  # PoseWindowDataset (same windows and order as the student's)
+    val_set: Any
+    train_modalities: ModalityArrays
+    val_modalities: ModalityArrays
+    summary: dict[str, Any]
+
+
+def student_train_config(cfg: Any, **changes: Any):
+    """A student TrainConfig sharing the data fields of ``cfg`` (same split, same windows)."""
+    from socialego_training.train import TrainConfig
+
+    fields = {
+        name: getattr(cfg, name)
+        for name in (
+            "data_root",
+            "dataset",
+            "train_split",
+            "val_split",
+            "val_fraction",
+            "skip_bad",
+            "window_length",
+            "window_stride",
+            "source_fps",
+            "seed",
+            "progress",
+        )
+        if hasattr(cfg, name)
+    }
+    fields.update(changes)
+    return TrainConfig(**fields)
+
+
+def load_teacher_data(
+    cfg: TeacherTrainConfig, modality_cfg: ModalityConfig, log: Callable[[str], None] = print
+) -> TeacherData:
+    from socialego_training.train import load_datasets
+
+    train_set, val_set, summary = load_datasets(student_train_config(cfg), log)
+    videos = cfg.resolved_videos_dir()
+    cache = cfg.resolved_cache_dir()
+    mods = []
+    for dataset in (train_set, val_set):
+        files = [t.path for t in dataset.tracks]
+        mods.append(
+            build_modalities(dataset.tracks, videos, modality_cfg, files, cache, cfg.progress)
+        )
+    return TeacherData(train_set, val_set, mods[0], mods[1], summary)
+
+
+@torch.no_grad()
+def evaluate_teacher(
+    model: SocialC3D, modalities: ModalityArrays, labels: torch.Tensor, batch_size: int = 64
+) -> tuple[np.ndarray, float]:
+    """(N, 3) predictions and the mean task loss of the teacher in eval mode."""
+    from socialego_training.train import task_loss
+
+    was_training = model.training
+    model.eval()
+    preds, loss = [], 0.0
+    device = next(model.parameters()).device
+    for start in range(0, len(modalities), batch_size):
+        idx = np.arange(start, min(start + batch_size, len(modalities)))
+        batch = {k: v.to(device) for k, v in modalities.batch(idx).items()}
+        out = model(batch)
+        y = labels[idx].to(device)
+        loss += float(task_loss(out, y)) * len(idx)
+        preds.append(
+            torch.stack([o.argmax(1) for o in (out.intent, out.attitude, out.action)], 1).cpu()
+        )
+    model.train(was_training)
+    return torch.cat(preds).numpy(), loss / max(len(modalities), 1)
+
+
+def save_teacher(
+    model: SocialC3D,
+    path: Path,
+    modality_cfg: ModalityConfig,
+    dataset: str,
+    extra: dict[str, Any],
+) -> dict:
+    from socialego_core.artifact import save_artifact
+    from socialego_core.labels import get_label_table
+
+    metadata = {
+        "model": "SocialC3D",
+        "model_kwargs": model.config.to_dict(),
+        "window_spec": modality_cfg.window.to_dict(),
+        "modality_config": modality_cfg.to_dict(),
+        "labels": get_label_table(dataset).to_dict(),
+        "input": "dict of streams; see socialego_training.modalities",
+        **extra,
+    }
+    return save_artifact(path, model, metadata)
+
+
+def load_teacher(path: str | Path) -> tuple[SocialC3D, dict]:
+    """A trained teacher artifact -> (model in eval mode, metadata)."""
+    from socialego_core.artifact import build_model, load_artifact
+
+    payload = load_artifact(path)
+    model = build_model(payload, path, registry={"SocialC3D": SocialC3D})
+    return model, payload["metadata"]
+
+
+@dataclass
+class TeacherResult:
+    run_dir: Path
+    best_path: Path
+    best_epoch: int
+    best_metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    model: SocialC3D
+    data: TeacherData
+
+
+def train_teacher(
+    cfg: TeacherTrainConfig,
+    data: TeacherData | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TeacherResult:
+    """Train (or resume) a SocialC3D teacher in ``cfg.out_dir``."""
+    from socialego_core.artifact import resolve_device
+    from socialego_core.labels import TASKS, get_label_table
+    from tqdm import tqdm
+
+    from socialego_training.checkpoint import BEST, load_checkpoint, save_checkpoint, write_history
+    from socialego_training.config import config_to_dict, save_yaml
+    from socialego_training.metrics import task_metrics
+    from socialego_training.posec3d_init import init_teacher_from_posec3d
+    from socialego_training.train import cosine_lr, epoch_batches, task_loss
+
+    log = log or (lambda msg: tqdm.write(msg))
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    labels_table = get_label_table(cfg.dataset)
+    model_cfg = cfg.model_config(labels_table.num_classes("action"))
+    modality_cfg = cfg.modality_config(model_cfg)
+    if data is None:
+        data = load_teacher_data(cfg, modality_cfg, log)
+    if data.train_modalities.config != modality_cfg:
+        raise ValueError("teacher data was built with a different modality config")
+
+    torch.manual_seed(cfg.seed)
+    model = SocialC3D(model_cfg)
+    if cfg.init_rgb or cfg.init_pose:
+        for report in init_teacher_from_posec3d(
+            model, cfg.init_rgb or None, parse_init_pose(cfg.init_pose)
+        ):
+            log(report.summary())
+    model.to(device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    n_train = len(data.train_modalities)
+    steps_per_epoch = len(epoch_batches(n_train, cfg.batch_size, cfg.seed, 0))
+    total_steps = cfg.epochs * steps_per_epoch
+    config_dict = config_to_dict(cfg)
+
+    state = load_checkpoint(run_dir) if cfg.resume else None
+    if state is not None:
+        fixed = ("data_root", "dataset", "size", "crop_size", "streams", "epochs", "batch_size")
+        changed = [k for k in fixed + ("lr", "seed") if state["config"].get(k) != config_dict[k]]
+        if changed:
+            raise ValueError(
+                f"{run_dir / 'last.pt'} was written with different settings {changed}; use "
+                "another --out-dir or --resume false to start over"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        log(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}")
+    else:
+        state = {"epoch": 0, "step": 0, "global_step": 0, "history": [], "best": None}
+        state["stats"] = {"loss": 0.0, "n": 0}
+        save_yaml(cfg, run_dir / "config.yaml")
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            run_dir,
+            {
+                **state,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "config": config_dict,
+            },
+        )
+
+    labels = data.train_set.labels
+    for epoch in range(state["epoch"], cfg.epochs):
+        batches = epoch_batches(n_train, cfg.batch_size, cfg.seed, epoch)
+        model.train()
+        bar = tqdm(
+            range(state["step"], len(batches)),
+            total=len(batches),
+            initial=state["step"],
+            desc=f"teacher epoch {epoch + 1}/{cfg.epochs}",
+            disable=not cfg.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        for step in bar:
+            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
+                from socialego_training.train import TrainingInterrupted
+
+                raise TrainingInterrupted(f"stopped after max_steps={cfg.max_steps}")
+            index = batches[step]
+            batch = {k: v.to(device) for k, v in data.train_modalities.batch(index).items()}
+            lr = cosine_lr(cfg.lr, state["global_step"], total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = task_loss(model(batch), labels[index].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            state["stats"]["loss"] += float(loss.detach()) * len(index)
+            state["stats"]["n"] += len(index)
+            state["step"] = step + 1
+            state["global_step"] += 1
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}")
+            if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
+                checkpoint()
+        bar.close()
+        preds, val_loss = evaluate_teacher(model, data.val_modalities, data.val_set.labels)
+        val_metrics = task_metrics(data.val_set.labels.numpy(), preds, labels_table)
+        row = {
+            "epoch": epoch + 1,
+            "lr": cosine_lr(cfg.lr, state["global_step"], total_steps),
+            "train_loss": state["stats"]["loss"] / max(state["stats"]["n"], 1),
+            "val_loss": val_loss,
+            **{f"val_{k}": v for k, v in val_metrics.items() if k != "n"},
+        }
+        state["history"].append(row)
+        best = state["best"]
+        improved = best is None or (val_metrics["mean_acc"], -val_loss) > (
+            best["mean_acc"],
+            -best["val_loss"],
+        )
+        if improved:
+            state["best"] = {"epoch": epoch + 1, "val_loss": val_loss, **val_metrics}
+            save_teacher(
+                model,
+                run_dir / BEST,
+                modality_cfg,
+                cfg.dataset,
+                {
+                    "metrics": {"validation": state["best"]},
+                    "training": {"config": config_dict, "epoch": epoch + 1},
+                    "training_data": data.summary,
+                },
+            )
+        log(
+            f"teacher epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  val loss {val_loss:.3f}"
+            "  val acc int/att/act "
+            + "/".join(f"{val_metrics[f'{t}_acc']:.3f}" for t in TASKS)
+            + ("  *best" if improved else "")
+        )
+        state["epoch"] = epoch + 1
+        state["step"] = 0
+        state["stats"] = {"loss": 0.0, "n": 0}
+        write_history(run_dir, state["history"])
+        checkpoint()
+
+    best_model, _ = load_teacher(run_dir / BEST)
+    (run_dir / "summary.json").write_text(
+        json.dumps(
+            {"best_epoch": state["best"]["epoch"], "best_validation": state["best"]}, indent=1
+        )
+    )
+    return TeacherResult(
+        run_dir,
+        run_dir / BEST,
+        state["best"]["epoch"],
+        state["best"],
+        state["history"],
+        best_model,
+        data,
+    )
