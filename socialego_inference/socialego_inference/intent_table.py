@@ -1,0 +1,125 @@
+"""A live per-person table of SocialIntent forecasts for a terminal (rich), without rclpy.
+
+Fed with SocialIntentArray / ModelInfo messages (rclpy or rosbags objects: only attributes are
+read), so the replay tool, the monitor node and tests share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+INTENT_STYLES = {
+    "Interacting": "bold green",
+    "Interested": "bold yellow",
+    "Not_Interested": "dim",
+}
+ATTITUDE_STYLES = {"Positive": "green", "Negative": "bold red", "Not_Interacting": "dim"}
+DEFAULT_INTENT = ("Interacting", "Interested", "Not_Interested")
+DEFAULT_ATTITUDE = ("Positive", "Negative", "Not_Interacting")
+
+
+@dataclass
+class PersonRow:
+    track_id: str
+    intent: str
+    intent_p: float
+    attitude: str
+    attitude_p: float
+    action: str
+    action_p: float
+    quality: float
+    frames: int
+    stale: bool
+    stamp_s: float
+    updates: int = 0
+
+
+def _label(value: int, labels: tuple[str, ...] | list[str]) -> str:
+    return labels[value - 1] if 1 <= value <= len(labels) else "?"
+
+
+def _prob(probabilities: Any, value: int) -> float:
+    probs = list(probabilities)
+    return float(probs[value - 1]) if 1 <= value <= len(probs) else 0.0
+
+
+class IntentTable:
+    """Keeps the newest forecast per track; ``render()`` gives a rich Table."""
+
+    def __init__(self, forget_after_s: float = 3.0, max_rows: int = 12) -> None:
+        self.rows: dict[str, PersonRow] = {}
+        self.forget_after_s = forget_after_s
+        self.max_rows = max_rows
+        self.intent_labels: tuple[str, ...] = DEFAULT_INTENT
+        self.attitude_labels: tuple[str, ...] = DEFAULT_ATTITUDE
+        self.action_labels: tuple[str, ...] = ()
+        self.model = ""
+        self.latest_stamp_s = 0.0
+        self.messages = 0
+        self.caption = ""
+
+    def set_model_info(self, info: Any) -> None:
+        self.intent_labels = tuple(info.intent_labels) or DEFAULT_INTENT
+        self.attitude_labels = tuple(info.attitude_labels) or DEFAULT_ATTITUDE
+        self.action_labels = tuple(info.action_labels)
+        self.model = f"{info.model_name} {info.model_version}"
+
+    def update(self, array: Any) -> None:
+        self.messages += 1
+        stamp = array.header.stamp
+        self.latest_stamp_s = max(self.latest_stamp_s, stamp.sec + stamp.nanosec * 1e-9)
+        for intent in array.intents:
+            s = intent.header.stamp
+            action = intent.action_label or (
+                _label(intent.action, self.action_labels) if intent.action else "?"
+            )
+            previous = self.rows.get(intent.track_id)
+            self.rows[intent.track_id] = PersonRow(
+                track_id=intent.track_id,
+                intent=_label(intent.intent, self.intent_labels),
+                intent_p=_prob(intent.intent_probabilities, intent.intent),
+                attitude=_label(intent.attitude, self.attitude_labels),
+                attitude_p=_prob(intent.attitude_probabilities, intent.attitude),
+                action=action,
+                action_p=_prob(intent.action_probabilities, intent.action),
+                quality=float(intent.input_quality),
+                frames=int(intent.frames_used),
+                stale=bool(intent.stale),
+                stamp_s=s.sec + s.nanosec * 1e-9,
+                updates=(previous.updates + 1) if previous else 1,
+            )
+            self.latest_stamp_s = max(self.latest_stamp_s, self.rows[intent.track_id].stamp_s)
+
+    def visible_rows(self) -> list[PersonRow]:
+        fresh = [
+            r for r in self.rows.values() if self.latest_stamp_s - r.stamp_s <= self.forget_after_s
+        ]
+        return sorted(fresh, key=lambda r: r.track_id)[: self.max_rows]
+
+    def render(self, title: str = "SocialEgo: social intent per person") -> Table:
+        table = Table(title=title, caption=self.caption or None, expand=False)
+        table.add_column("track", style="cyan", no_wrap=True)
+        table.add_column("intent")
+        table.add_column("attitude")
+        table.add_column("next action")
+        table.add_column("quality", justify="right")
+        table.add_column("frames", justify="right")
+        table.add_column("state")
+        rows = self.visible_rows()
+        for r in rows:
+            table.add_row(
+                r.track_id,
+                Text(f"{r.intent} {r.intent_p:.2f}", style=INTENT_STYLES.get(r.intent, "")),
+                Text(f"{r.attitude} {r.attitude_p:.2f}", style=ATTITUDE_STYLES.get(r.attitude, "")),
+                f"{r.action} {r.action_p:.2f}",
+                f"{r.quality:.2f}",
+                str(r.frames),
+                Text("stale", style="dim") if r.stale else Text("live", style="green"),
+            )
+        if not rows:
+            table.add_row("-", "nobody tracked yet", "", "", "", "", "")
+        return table

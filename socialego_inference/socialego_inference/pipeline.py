@@ -1,0 +1,127 @@
+"""Start and stop the SocialEgo nodes as a child process (for bag replays, the demo and tests).
+
+Runs the installed ``socialego_all`` executable (pose + intent nodes in one process; ``--no-pose``
+for pose bags) with ``use_sim_time`` and the camera topic remapped, its output to a log file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+
+
+class NodeError(RuntimeError):
+    pass
+
+
+def executable(package: str, name: str) -> str:
+    """Path of an installed ROS executable (``lib/<package>/<name>`` under its prefix)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+
+    try:
+        prefix = get_package_prefix(package)
+    except PackageNotFoundError as error:
+        raise NodeError(
+            f"ROS package {package} is not installed; run scripts/setup.sh and source setup.env"
+        ) from error
+    path = Path(prefix) / "lib" / package / name
+    if not path.exists():
+        raise NodeError(f"{path} does not exist: rebuild the workspace (scripts/setup.sh)")
+    return str(path)
+
+
+def nodes_for_bag(bag: str | Path) -> list[str]:
+    """``["pose", "intent"]`` for a bag with camera images, ``["intent"]`` for a pose bag."""
+    from socialego_training.bags.io import bag_topics
+
+    types = {msgtype for msgtype, _ in bag_topics(bag).values()}
+    return ["pose", "intent"] if types & set(IMAGE_TYPES) else ["intent"]
+
+
+class NodeProcesses:
+    def __init__(
+        self,
+        nodes: list[str],
+        *,
+        sim_time: bool = True,
+        model_path: str = "",
+        params_file: str = "",
+        image_topic: str = "/camera/image_raw",
+        log_path: Path | None = None,
+        extra_ros_args: list[str] | None = None,
+    ) -> None:
+        unknown = set(nodes) - {"pose", "intent"}
+        if unknown or "intent" not in nodes:
+            raise NodeError(f"nodes must be ['intent'] or ['pose', 'intent'], got {nodes}")
+        self.nodes = nodes
+        self.sim_time = sim_time
+        self.model_path = model_path
+        self.params_file = params_file
+        self.image_topic = image_topic
+        self.extra_ros_args = list(extra_ros_args or [])
+        if log_path is None:
+            handle, name = tempfile.mkstemp(prefix="socialego_nodes_", suffix=".log")
+            os.close(handle)
+            log_path = Path(name)
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        cmd = [executable("socialego_inference", "socialego_all")]
+        if "pose" not in self.nodes:
+            cmd.append("--no-pose")
+        cmd += ["--ros-args", "-p", f"use_sim_time:={'true' if self.sim_time else 'false'}"]
+        if self.params_file:
+            cmd += ["--params-file", self.params_file]
+        if self.model_path:
+            cmd += ["-p", f"model_path:={self.model_path}"]
+        cmd += ["-r", f"image:={self.image_topic}", *self.extra_ros_args]
+        return cmd
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as the child)
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        log.close()
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise NodeError(
+                f"the nodes exited with code {self.process.returncode}; log: {self.log_path}\n"
+                + self.log_tail()
+            )
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(encoding="utf-8").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def print_log_tail(self) -> None:
+        print(f"--- last lines of the node log {self.log_path} ---\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGINT (clean lifecycle shutdown), then SIGTERM, then SIGKILL; returns the exit code."""
+        if self.process is None:
+            return None
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            if self.process.poll() is not None:
+                break
+            try:
+                self.process.send_signal(sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + timeout_s / 2
+            while self.process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return self.process.wait()
