@@ -313,7 +313,11 @@ def run_baseline(args) -> int:
 
 # ----------------------------------------------------------------------------- main
 
+# teacher, distillation and the robustness study live in study.py (light imports only)
+from socialego_training.study import add_distill, add_study, add_train_teacher  # noqa: E402
+
 SUBCOMMANDS = [add_train, add_evaluate, add_sweep, add_export, add_bench, add_baseline]
+SUBCOMMANDS += [add_train_teacher, add_distill, add_study]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -212,3 +212,111 @@ class DistillationLoss:
         teacher_logits = [t.to(outputs.z.device) for t in reps.logits(index)]
         student_logits = (outputs.intent, outputs.attitude, outputs.action)
         return self.weight * logit_kd(student_logits, teacher_logits, self.temperature)
+
+
+# ----------------------------------------------------------------------------- the distill run
+
+
+def distill_config_class():
+    """``DistillConfig``: the student's TrainConfig plus the distillation fields.
+
+    Built lazily so importing this module does not import the training loop.
+    """
+    from dataclasses import field, make_dataclass
+
+    from socialego_training.train import TrainConfig
+
+    return make_dataclass(
+        "DistillConfig",
+        [
+            ("teacher", str, field(default="", metadata={"help": "teacher artifact (best.pt)"})),
+            ("method", str, field(default="infonce", metadata={"help": "none | kd | infonce"})),
+            ("distill_weight", float, field(default=INFONCE_WEIGHT)),
+            (
+                "distill_temperature",
+                float,
+                field(default=0.0, metadata={"help": "0 = method default (0.1 InfoNCE, 6 KD)"}),
+            ),
+            ("cache_dir", str, field(default="", metadata={"help": "default <out>/../cache"})),
+            ("videos_dir", str, field(default="", metadata={"help": "default <root>/videos"})),
+        ],
+        bases=(TrainConfig,),
+    )
+
+
+def distill_defaults() -> dict:
+    """method.md section 5: 70 epochs, 30-epoch corruption warm-up, out folder runs/distill."""
+    return {"epochs": 70, "corruption_warmup_epochs": 30, "out_dir": "runs/distill"}
+
+
+@dataclass
+class DistillSetup:
+    train_set: object
+    val_set: object
+    summary: dict
+    representations: TeacherRepresentations | None
+    teacher_meta: dict
+
+
+def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
+    """Load the datasets, the frozen teacher and its (cached) representations of the train set."""
+    from socialego_training.modalities import ModalityConfig, build_modalities
+    from socialego_training.teacher import load_teacher
+    from socialego_training.train import load_datasets
+
+    if cfg.method not in METHODS:
+        raise ValueError(f"unknown distillation method {cfg.method!r}; known: {METHODS}")
+    train_set, val_set, summary = data if data is not None else load_datasets(cfg, log)
+    if cfg.method == "none":
+        return DistillSetup(train_set, val_set, summary, None, {})
+    if not cfg.teacher:
+        raise ValueError(f"--method {cfg.method} needs --teacher (a trained teacher's best.pt)")
+    teacher, meta = load_teacher(cfg.teacher)
+    modality_cfg = ModalityConfig.from_dict(meta["modality_config"])
+    spec = train_set.spec
+    if (modality_cfg.window.length, modality_cfg.window.stride) != (spec.length, spec.stride):
+        raise ValueError(
+            f"teacher {cfg.teacher} sees windows of {modality_cfg.window.length} frames, stride "
+            f"{modality_cfg.window.stride}; the student uses {spec.length}, stride {spec.stride}"
+        )
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.out_dir).parent / "cache"
+    videos = Path(cfg.videos_dir) if cfg.videos_dir else Path(cfg.data_root) / "videos"
+    files = [t.path for t in train_set.tracks]
+    mods = build_modalities(train_set.tracks, videos, modality_cfg, files, cache, cfg.progress)
+    reps = cached_teacher_representations(teacher, mods, files, cache, progress=cfg.progress)
+    log(
+        f"teacher representations {'loaded from' if reps.from_cache else 'written to'} "
+        f"{cache} (key {reps.key})"
+    )
+    return DistillSetup(train_set, val_set, summary, reps, meta)
+
+
+def run_distillation(cfg, log=None, data=None, setup: DistillSetup | None = None):
+    """Train the student with ``cfg.method`` distillation; returns the TrainResult."""
+    from socialego_training.train import train
+
+    log = log or print
+    setup = setup or prepare_distillation(cfg, log, data)
+    aux = None
+    if cfg.method != "none":
+        aux = DistillationLoss(
+            setup.representations,
+            cfg.method,
+            cfg.distill_weight,
+            cfg.distill_temperature or None,
+        )
+    extra = {
+        "distillation_method": cfg.method,
+        "distillation_weight": cfg.distill_weight if aux else 0.0,
+        "distillation_temperature": aux.temperature if aux else None,
+        "teacher_version": setup.teacher_meta.get("version"),
+    }
+    return train(
+        cfg,
+        aux_loss=aux,
+        train_set=setup.train_set,
+        val_set=setup.val_set,
+        data_summary=setup.summary,
+        extra_metadata=extra,
+        log=log,
+    )

@@ -1,0 +1,116 @@
+"""The robustness study end to end on a tiny generated dataset, and the teacher/distill CLIs."""
+
+import json
+
+import pytest
+import torch
+from socialego_core.artifact import load_artifact
+from socialego_training.cli import main
+from socialego_training.study import StudyConfig, run_study
+from test_teacher_training import write_tiny_dataset
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    return write_tiny_dataset(tmp_path_factory.mktemp("study_data"))
+
+
+def test_study_runs_end_to_end_and_resumes(tiny_root, tmp_path):
+    cfg = StudyConfig(
+        out_dir=str(tmp_path / "study"),
+        data_root=str(tiny_root),
+        settings=("full", "both30"),
+        seeds=(0, 1),
+        methods=("none", "infonce"),
+        teacher_crop=32,
+        teacher_epochs=2,
+        teacher_batch_size=8,
+        student_epochs=2,
+        warmup_epochs=1,
+        batch_size=8,
+        latency_runs=3,
+        progress=False,
+    )
+    logs = []
+    summary = run_study(cfg, log=logs.append)
+    out = tmp_path / "study"
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 8
+    assert {(r["setting"], r["method"]) for r in rows} == {
+        (s, m) for s in ("full", "both30") for m in ("none", "infonce")
+    }
+    assert all(0 <= r["intent_acc"] <= 1 for r in rows)
+    assert summary["both30"]["infonce"]["n"] == 2
+    text = (out / "study.md").read_text()
+    assert "| 30% frame & joint | InfoNCE distillation |" in text
+    assert "Gain over no distillation" in text and "teacher SocialC3D, full config" in text
+    assert (out / "study.png").stat().st_size > 10_000
+    cost = json.loads((out / "cost.json").read_text())
+    assert cost["teacher_full"]["params"] == 48_490_307
+    assert cost["teacher_full"]["macs"] > 1e10 and cost["teacher_full"]["params_ratio"] > 100
+    # the distilled runs carry the teacher's version in their artifact
+    artifact = load_artifact(out / "runs" / "both30" / "infonce" / "seed0" / "best.pt")
+    assert artifact["metadata"]["training"]["distillation_method"] == "infonce"
+    # a rerun reuses every finished run (no new result lines) and the teacher
+    run_study(cfg, log=logs.append)
+    assert len((out / "results.jsonl").read_text().splitlines()) == 8
+
+
+def test_study_rejects_unknown_settings(tmp_path):
+    with pytest.raises(ValueError, match="unknown setting 'both45'"):
+        run_study(StudyConfig(out_dir=str(tmp_path), settings=("both45",), progress=False))
+
+
+def test_train_teacher_and_distill_cli(tiny_root, tmp_path, capsys):
+    teacher_dir = tmp_path / "teacher"
+    common = ["--data-root", str(tiny_root), "--progress", "false", "--device", "cpu"]
+    rc = main(
+        [
+            "train-teacher",
+            *common,
+            "--crop-size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--out-dir",
+            str(teacher_dir),
+        ]
+    )
+    assert rc == 0 and (teacher_dir / "best.pt").is_file()
+    for method in ("kd", "none"):
+        out_dir = tmp_path / f"student_{method}"
+        rc = main(
+            [
+                "distill",
+                *common,
+                "--teacher",
+                str(teacher_dir / "best.pt"),
+                "--method",
+                method,
+                "--epochs",
+                "2",
+                "--corruption-warmup-epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--joint-rate",
+                "0.3",
+                "--frame-rate",
+                "0.3",
+                "--out-dir",
+                str(out_dir),
+            ]
+        )
+        assert rc == 0
+        meta = load_artifact(out_dir / "best.pt")["metadata"]
+        assert meta["training"]["distillation_method"] == method
+        assert meta["training"]["config"]["epochs"] == 2
+    assert "[kd] best epoch" in capsys.readouterr().out
+    # a missing teacher is one clear error line, not a traceback
+    rc = main(["distill", *common, "--method", "infonce", "--out-dir", str(tmp_path / "x")])
+    assert rc == 1
+    assert "needs --teacher" in capsys.readouterr().err
