@@ -87,6 +87,11 @@ for f in torch.txt ros-kilted.txt dev.txt training.txt; do
 done
 say "Python $PY_VERSION ($PY), $("$CC_BIN" --version | head -1), CMake $CMAKE_VERSION: OK"
 
+# One setup at a time per checkout (two concurrent colcon builds would corrupt build/).
+mkdir -p "$ROOT/log"
+exec 9>"$ROOT/log/.setup.lock"
+flock 9
+
 # ---------------------------------------------------------------------------------------------
 # 2. Virtual environment and pinned Python packages.
 # ---------------------------------------------------------------------------------------------
@@ -110,9 +115,16 @@ install_hash() {
   {
     echo "recipe $INSTALL_RECIPE"
     for f in "$REQ"/*.txt "$TRAINING/pyproject.toml"; do
-      [[ -f "$f" ]] && { echo "$f"; cat "$f"; }
+      [[ -f "$f" ]] && { echo "${f#"$ROOT"/}"; cat "$f"; }
     done
   } | sha256sum | cut -d' ' -f1
+}
+# Quiet pip, minus the warnings about this machine's optional local package folders.
+pip_install() {
+  say "pip install $*"
+  local rc=0
+  python -m pip install -q "$@" 2>&1 | { grep -vE "^WARNING: Location 'file://.*' is ignored" || true; } || rc=$?
+  [[ $rc -eq 0 ]] || die "pip install $* failed (exit $rc); see pip's messages above."
 }
 HASH="$(install_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -z "${SOCIALEGO_FORCE_INSTALL:-}" ]]; then
@@ -121,17 +133,16 @@ else
   T_PIP=$(date +%s)
   rm -f "$STAMP"
   say "installing Python packages (pinned) into $VENV"
-  python -m pip install --quiet "pip==26.3"
+  pip_install pip==26.3
   # torch alone first: it must be the CPU wheel 2.13.0, before anything that depends on torch.
-  python -m pip install -q -c "$REQ/torch.txt" "torch==2.13.0"
-  python -m pip install -q -c "$REQ/torch.txt" \
-    -r "$REQ/torch.txt" -r "$REQ/ros-kilted.txt" -r "$REQ/dev.txt"
+  pip_install -c "$REQ/torch.txt" "torch==2.13.0"
+  pip_install -c "$REQ/torch.txt" -r "$REQ/torch.txt" -r "$REQ/ros-kilted.txt" -r "$REQ/dev.txt"
   PIN=(-c "$REQ/torch.txt" -c "$REQ/ros-kilted.txt" -c "$REQ/dev.txt" -c "$REQ/training.txt")
   if [[ -f "$RUNTIME_REQ" ]] && grep -qvE '^\s*(#|$)' "$RUNTIME_REQ"; then
-    python -m pip install -q "${PIN[@]}" -r "$RUNTIME_REQ"
+    pip_install "${PIN[@]}" -r "$RUNTIME_REQ"
   fi
   if [[ -f "$TRAINING/pyproject.toml" ]]; then
-    python -m pip install -q "${PIN[@]}" -e "$TRAINING[dev]"
+    pip_install "${PIN[@]}" -e "$TRAINING[dev]"
   else
     say "WARNING: $TRAINING/pyproject.toml is missing; socialego_training not installed"
   fi

@@ -1,0 +1,78 @@
+"""Workspace-level test settings: DDS stays on this machine, one ROS domain per test session.
+
+Set at import time, before any test module imports rclpy, and inherited by every subprocess the
+tests start (os.environ):
+- ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, unconditionally: tests never send DDS traffic off this
+  machine, whatever the developer's shell says.
+- ROS_DOMAIN_ID: a domain no other running test session holds (an exclusive file lock per domain,
+  released when the session's process ends), so parallel test runs of several developers or CI
+  jobs on one machine never see each other's topics.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+# Helper modules of these tests (msg_samples, ros_echo_peer) import by plain name, any import mode.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+# Domains 1..100: valid on Linux for any number of participants per domain (ROS 2 docs); 0 is
+# everybody's default and is left to interactive use.
+TEST_DOMAINS = range(1, 101)
+_domain_lock_file = None  # kept open for the whole session: the open file *is* the lock
+
+
+def _claim_ros_domain() -> int:
+    global _domain_lock_file
+    lock_dir = Path(tempfile.gettempdir()) / "socialego-ros-domains"
+    lock_dir.mkdir(exist_ok=True)
+    start = os.getpid() % len(TEST_DOMAINS)
+    for step in range(len(TEST_DOMAINS)):
+        domain = TEST_DOMAINS[(start + step) % len(TEST_DOMAINS)]
+        handle = open(lock_dir / f"domain-{domain}.lock", "w")  # stays open: the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _domain_lock_file = handle
+        return domain
+    raise RuntimeError(f"all ROS test domains {TEST_DOMAINS} are held by other test sessions")
+
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.pop("ROS_STATIC_PEERS", None)  # static peers could name hosts off this machine
+os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated; Kilted warns when it is set
+os.environ["ROS_DOMAIN_ID"] = str(_claim_ros_domain())
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The checkout's root folder."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def ros_env() -> dict[str, str]:
+    """Environment for ROS subprocesses: this session's domain, discovery on localhost only."""
+    env = dict(os.environ)
+    assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    return env
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']} "
+        f"ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE']}"
+    )
