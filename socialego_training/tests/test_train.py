@@ -1,0 +1,175 @@
+"""Student training: logs, validation selection, resume after a kill, aux_loss hook, config."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from socialego_core.artifact import load_artifact
+from socialego_training.cli import main as cli_main
+from socialego_training.train import TrainConfig, TrainingInterrupted, train
+
+
+def small_config(root: Path, out: Path, **changes) -> TrainConfig:
+    base = dict(
+        data_root=str(root),
+        epochs=3,
+        batch_size=16,
+        out_dir=str(out),
+        progress=False,
+        checkpoint_every=2,
+        device="cpu",
+    )
+    base.update(changes)
+    return TrainConfig(**base)
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_training_writes_logs_best_artifact_and_learns(tmp_path: Path) -> None:
+    from sego_toydata import write_toy_dataset
+
+    root = write_toy_dataset(tmp_path / "toy", {"train": 10, "validation": 2, "test": 2})
+    cfg = small_config(root, tmp_path / "run", epochs=20, batch_size=10)
+    result = train(cfg, log=quiet)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 21))
+    history = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert len(history) == 20 and "val_action_f1" in history[0]
+    # the selected epoch is the one with the best mean validation accuracy
+    best_row = max(history, key=lambda r: (r["val_mean_acc"], -r["val_loss"]))
+    assert result.best_epoch == best_row["epoch"]
+    meta = load_artifact(result.best_path)["metadata"]
+    assert meta["trained"] and meta["training"]["epoch"] == result.best_epoch
+    assert meta["training_data"]["train"]["tracks"] == 100
+    # the toy task is learnable: the majority class gives 0.6 / 0.4 / 0.1 (mean 0.37)
+    assert result.best_metrics["mean_acc"] > 0.5, result.best_metrics
+    assert result.best_metrics["action_acc"] >= 0.3, result.best_metrics
+
+
+def test_resume_after_kill_mid_epoch_gives_identical_weights(toy_root: Path, tmp_path: Path):
+    straight = train(small_config(toy_root, tmp_path / "a"), log=quiet)
+    # 60 windows / 16 = 4 steps per epoch; die after step 6, i.e. mid epoch 2 (step 2 of 4)
+    with pytest.raises(TrainingInterrupted):
+        train(small_config(toy_root, tmp_path / "b", max_steps=6, checkpoint_every=1), log=quiet)
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    assert (state["epoch"], state["step"], state["global_step"]) == (1, 2, 6)
+    resumed = train(small_config(toy_root, tmp_path / "b", checkpoint_every=1), log=quiet)
+    for key, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[key], value, rtol=0, atol=0)
+    a = json.loads((tmp_path / "a" / "log.json").read_text())
+    b = json.loads((tmp_path / "b" / "log.json").read_text())
+    assert [r["val_loss"] for r in a] == [r["val_loss"] for r in b]
+
+
+def test_resume_refuses_changed_settings(toy_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(TrainingInterrupted):
+        train(small_config(toy_root, tmp_path / "c", max_steps=3), log=quiet)
+    with pytest.raises(ValueError, match="different settings"):
+        train(small_config(toy_root, tmp_path / "c", lr=0.5), log=quiet)
+
+
+def test_aux_loss_hook_gets_dataset_indices_and_epoch(toy_root: Path, tmp_path: Path) -> None:
+    calls: list[tuple[list[int], int]] = []
+
+    def aux(outputs, batch_indices, epoch):
+        calls.append((batch_indices.tolist(), epoch))
+        return outputs.z.pow(2).mean()
+
+    result = train(small_config(toy_root, tmp_path / "aux", epochs=2), aux_loss=aux, log=quiet)
+    epochs = {e for _, e in calls}
+    assert epochs == {0, 1}
+    seen = sorted(i for idx, e in calls if e == 0 for i in idx)
+    assert seen == list(range(60))  # every training window exactly once per epoch
+    assert result.history[0]["train_aux_loss"] > 0
+
+
+def test_corruption_warmup_is_logged(toy_root: Path, tmp_path: Path) -> None:
+    cfg = small_config(
+        toy_root,
+        tmp_path / "w",
+        epochs=3,
+        joint_rate=0.3,
+        frame_rate=0.6,
+        corruption_warmup_epochs=2,
+    )
+    history = train(cfg, log=quiet).history
+    assert [r["frame_rate"] for r in history] == pytest.approx([0.0, 0.3, 0.6])
+    assert [r["joint_rate"] for r in history] == pytest.approx([0.0, 0.15, 0.3])
+
+
+def test_missing_validation_split_holds_out_part_of_train(tmp_path: Path) -> None:
+    from sego_toydata import write_toy_dataset
+
+    root = write_toy_dataset(tmp_path / "nv", {"train": 4}, splits=("train",))
+    result = train(small_config(root, tmp_path / "run", epochs=1), log=quiet)
+    meta = load_artifact(result.best_path)["metadata"]["training_data"]
+    assert meta["train"]["tracks"] + meta["validation"]["tracks"] == 40
+    assert meta["validation"]["tracks"] > 0
+    assert "no validation split" in meta["validation_source"]
+
+
+def test_cli_yaml_config_and_flag_override(toy_root: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"epochs": 5, "batch_size": 16, "progress": False}))
+    out = tmp_path / "cli"
+    code = cli_main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data-root",
+            str(toy_root),
+            "--epochs",
+            "1",
+            "--out-dir",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code == 0
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["epochs"] == 1 and saved["batch_size"] == 16  # flag beats YAML beats default
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"epochz": 3}))
+    assert cli_main(["train", "--config", str(bad), "--data-root", str(toy_root)]) == 1
+
+
+def test_cli_process_killed_then_resumed(toy_root: Path, tmp_path: Path) -> None:
+    """A real process dies mid-epoch (exit without saving); the same command resumes it."""
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "socialego_training.cli",
+        "train",
+        "--data-root",
+        str(toy_root),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--checkpoint-every",
+        "1",
+        "--progress",
+        "false",
+        "--out-dir",
+        str(out),
+        "--threads",
+        "1",
+    ]
+    first = subprocess.run(cmd + ["--max-steps", "5"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 3, first.stderr
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "resuming" in second.stderr + second.stdout
+    assert len(json.loads((out / "log.json").read_text())) == 2
