@@ -241,7 +241,9 @@ def test_hysteresis_smoothing_filters_single_outliers():
 def test_decision_smoother_retain_and_forget():
     smoother = DecisionSmoother({"intent": 3, "action": 10}, HysteresisConfig(min_steps=1))
     probs = {"intent": np.array([0.9, 0.05, 0.05]), "action": np.full(10, 0.1)}
+    assert smoother.current("a") == {"intent": UNKNOWN_DECISION, "action": UNKNOWN_DECISION}
     assert smoother.update("a", probs) == {"intent": 0, "action": UNKNOWN_DECISION}
+    assert smoother.current("a") == {"intent": 0, "action": UNKNOWN_DECISION}
     smoother.update("b", probs)
     smoother.retain(["b"])
     assert len(smoother) == 1

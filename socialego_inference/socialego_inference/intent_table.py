@@ -95,10 +95,17 @@ class IntentTable:
             self.latest_stamp_s = max(self.latest_stamp_s, self.rows[intent.track_id].stamp_s)
 
     def visible_rows(self) -> list[PersonRow]:
-        fresh = [
-            r for r in self.rows.values() if self.latest_stamp_s - r.stamp_s <= self.forget_after_s
-        ]
-        return sorted(fresh, key=lambda r: r.track_id)[: self.max_rows]
+        """The most recently updated tracks first (people who left stay, marked gone)."""
+        newest = sorted(self.rows.values(), key=lambda r: r.stamp_s, reverse=True)
+        return sorted(newest[: self.max_rows], key=lambda r: r.track_id)
+
+    def is_gone(self, row: PersonRow) -> bool:
+        return self.latest_stamp_s - row.stamp_s > self.forget_after_s
+
+    def _state(self, row: PersonRow) -> Text:
+        if self.is_gone(row):
+            return Text("gone", style="dim")
+        return Text("stale", style="yellow") if row.stale else Text("live", style="green")
 
     def render(self, title: str = "SocialEgo: social intent per person") -> Table:
         table = Table(title=title, caption=self.caption or None, expand=False)
@@ -118,7 +125,7 @@ class IntentTable:
                 f"{r.action} {r.action_p:.2f}",
                 f"{r.quality:.2f}",
                 str(r.frames),
-                Text("stale", style="dim") if r.stale else Text("live", style="green"),
+                self._state(r),
             )
         if not rows:
             table.add_row("-", "nobody tracked yet", "", "", "", "", "")

@@ -385,6 +385,13 @@ class DecisionSmoother:
         self._states.move_to_end(track_id)
         return {task: states[task].update(probabilities[task]) for task in self.num_classes}
 
+    def current(self, track_id: str) -> dict[str, int]:
+        """The decisions without an update (all -1 for a track never updated)."""
+        states = self._states.get(track_id)
+        if states is None:
+            return dict.fromkeys(self.num_classes, UNKNOWN_DECISION)
+        return {task: state.decision for task, state in states.items()}
+
     def forget(self, track_ids: Sequence[str]) -> None:
         for tid in track_ids:
             self._states.pop(tid, None)

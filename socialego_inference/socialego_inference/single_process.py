@@ -1,0 +1,67 @@
+"""Run pose node, optional gaze node and intent node in ONE process and executor.
+
+rclpy cannot compose nodes into a container (ros2/rclpy#575); this runner gives the same
+low-latency deployment: one process, one executor, messages between the nodes still go through
+the middleware (intra-process in DDS). Parameters come from the usual ``--ros-args`` (e.g.
+``--params-file config/socialego.yaml``) and each node's ``autostart`` parameter.
+
+    ros2 run socialego_inference socialego_all --ros-args --params-file socialego.yaml \
+        -r image:=/camera/image_raw
+    (or: socialego_all --no-gaze --behaviour ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from socialego_perception.node_common import autostart
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    ros_args = rclpy.utilities.remove_ros_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-pose", action="store_true", help="do not start the pose node")
+    parser.add_argument("--gaze", action="store_true", help="also start the gaze node")
+    parser.add_argument("--behaviour", action="store_true", help="also start the behaviour node")
+    parser.add_argument("--threads", type=int, default=2, help="executor threads")
+    options = parser.parse_args(ros_args[1:])
+
+    rclpy.init(args=argv)
+    from socialego_inference.intent_node import IntentNode
+
+    nodes = []
+    if not options.no_pose:
+        from socialego_perception.pose_node import PoseNode
+
+        nodes.append(PoseNode())
+    if options.gaze:
+        from socialego_perception.gaze_node import GazeNode
+
+        nodes.append(GazeNode())
+    nodes.append(IntentNode())
+    if options.behaviour:
+        from socialego_inference.behaviour_node import BehaviourNode
+
+        nodes.append(BehaviourNode())
+    executor = MultiThreadedExecutor(num_threads=options.threads)
+    try:
+        for node in nodes:
+            autostart(node)
+            executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+
+if __name__ == "__main__":
+    main()

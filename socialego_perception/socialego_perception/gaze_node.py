@@ -1,0 +1,142 @@
+"""Gaze/face feature node (optional): head and gaze features per tracked person.
+
+Subscribes ``socialego/poses`` and publishes ``socialego/gaze`` (GazeFeaturesArray) with the
+poses' header, which is the source image's header: consumers match gaze, poses and images
+exactly on it. Features come from socialego_perception.gaze_features (geometric, no weights).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from socialego_core.layouts import LAYOUTS_BY_CODE
+
+from socialego_msgs.msg import GazeFeatures, GazeFeaturesArray, WholeBodyPoseArray
+from socialego_perception.backends.base import OUTPUT_LAYOUT, name_index_map, to_output_layout
+from socialego_perception.gaze_features import estimate_gaze, quaternion_from_yaw_pitch
+from socialego_perception.node_common import (
+    RELIABLE_OUT,
+    SocialEgoLifecycleNode,
+    run_lifecycle_node,
+)
+from socialego_perception.paramspec import GAZE_PARAMS
+
+_MAPS = {code: name_index_map(layout.joint_names) for code, layout in LAYOUTS_BY_CODE.items()}
+
+
+def pose_keypoints(pose) -> np.ndarray:
+    """WholeBodyPose -> (133, 3) in OUTPUT_LAYOUT; ValueError names a malformed message."""
+    if pose.layout not in LAYOUTS_BY_CODE:
+        raise ValueError(f"unknown layout code {pose.layout}")
+    n = LAYOUTS_BY_CODE[pose.layout].num_joints
+    if not (len(pose.x) == len(pose.y) == len(pose.score) == n):
+        raise ValueError(
+            f"layout {LAYOUTS_BY_CODE[pose.layout].name} needs {n} keypoints, got "
+            f"x={len(pose.x)} y={len(pose.y)} score={len(pose.score)}"
+        )
+    pts = np.stack(
+        [
+            np.asarray(pose.x, dtype=np.float32),
+            np.asarray(pose.y, dtype=np.float32),
+            np.asarray(pose.score, dtype=np.float32),
+        ],
+        axis=1,
+    )
+    if pose.layout == OUTPUT_LAYOUT.code:
+        return pts
+    return to_output_layout(pts, _MAPS[pose.layout])
+
+
+class GazeNode(SocialEgoLifecycleNode):
+    PARAMS = GAZE_PARAMS
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("gaze_node", **kwargs)
+        self.pub = None
+        self.sub = None
+        self.cfg: dict = {}
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        cfg = self.validated_params()
+        if cfg is None:
+            return TransitionCallbackReturn.FAILURE
+        self.cfg = cfg
+        self.pub = self.create_lifecycle_publisher(
+            GazeFeaturesArray, "socialego/gaze", RELIABLE_OUT
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        self.sub = self.create_subscription(
+            WholeBodyPoseArray, "socialego/poses", self.on_poses, RELIABLE_OUT
+        )
+        self.start_diagnostics(self.cfg["diagnostics_period_s"])
+        self.active = True
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self.active = False
+        if self.sub is not None:
+            self.destroy_subscription(self.sub)
+            self.sub = None
+        self.stop_diagnostics()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        if self.pub is not None:
+            self.destroy_lifecycle_publisher(self.pub)
+            self.pub = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_poses(self, msg: WholeBodyPoseArray) -> None:
+        if not self.active:
+            return
+        t0 = time.perf_counter()
+        self.note_input()
+        out = GazeFeaturesArray()
+        out.header = msg.header
+        for pose in msg.poses:
+            try:
+                kp = pose_keypoints(pose)
+            except ValueError as exc:
+                self.warn_throttled("bad_pose", f"pose of track '{pose.track_id}' skipped: {exc}")
+                continue
+            est = estimate_gaze(
+                kp,
+                self.cfg["min_keypoint_score"],
+                self.cfg["mutual_gaze_yaw_deg"],
+                self.cfg["gaze_distance_px_per_face"],
+            )
+            if est is None:
+                continue
+            g = GazeFeatures()
+            g.header = msg.header
+            g.track_id = pose.track_id
+            g.face_bbox = [float(v) for v in est.face_bbox]
+            g.face_score = est.face_score
+            qx, qy, qz, qw = quaternion_from_yaw_pitch(est.yaw_rad, est.pitch_rad)
+            g.head_orientation.x, g.head_orientation.y = qx, qy
+            g.head_orientation.z, g.head_orientation.w = qz, qw
+            g.head_orientation_confidence = est.head_confidence
+            g.gaze_direction.x, g.gaze_direction.y, g.gaze_direction.z = est.gaze_direction
+            g.gaze_confidence = est.gaze_confidence
+            g.mutual_gaze_probability = est.mutual_gaze_probability
+            g.head_point = [float(v) for v in est.head_point]
+            g.gaze_target = [float(v) for v in est.gaze_target]
+            g.valence = math.nan
+            g.arousal = math.nan
+            out.people.append(g)
+        self.pub.publish(out)
+        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        self.note_latency(msg.header.stamp)
+
+
+def main(args=None) -> None:
+    run_lifecycle_node(GazeNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""rclpy helpers shared by the SocialEgo lifecycle nodes: parameters, QoS, warnings, diagnostics."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.exceptions import (
+    InvalidParameterTypeException,
+    InvalidParameterValueException,
+)
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+
+from socialego_perception.paramspec import ParamSpec, validate_all
+
+
+def descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    text = spec.description
+    if spec.choices:
+        text += f" (one of: {', '.join(spec.choices)})"
+    desc = ParameterDescriptor(description=text)
+    if spec.kind is float and spec.low is not None and spec.high is not None:
+        desc.floating_point_range = [
+            FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high), step=0.0)
+        ]
+    elif spec.kind is int and spec.low is not None and spec.high is not None:
+        desc.integer_range = [
+            IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)
+        ]
+    return desc
+
+
+def qos_profile(reliability: str, depth: int) -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=int(depth),
+        reliability=(
+            ReliabilityPolicy.BEST_EFFORT
+            if reliability == "best_effort"
+            else ReliabilityPolicy.RELIABLE
+        ),
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+RELIABLE_OUT = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
+)
+LATCHED = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
+
+def stamp_seconds(stamp) -> float:
+    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
+
+
+class Ema:
+    """Exponential moving average that starts at the first value."""
+
+    def __init__(self, weight: float = 0.1) -> None:
+        self.weight = weight
+        self.value: float | None = None
+
+    def add(self, x: float) -> None:
+        self.value = x if self.value is None else self.weight * x + (1 - self.weight) * self.value
+
+
+class SocialEgoLifecycleNode(LifecycleNode):
+    """Declares parameters from a ParamSpec table, validates them at configure, publishes
+    /diagnostics while active, throttles warnings per kind and counts them."""
+
+    PARAMS: tuple[ParamSpec, ...] = ()
+    WARN_PERIOD_S = 5.0
+
+    def __init__(self, node_name: str, **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        # an override that breaks a descriptor (range, type) must not kill the process at
+        # start: keep the default, remember the problem, and fail configure with it
+        self._startup_problems: list[str] = []
+        for spec in self.PARAMS:
+            try:
+                self.declare_parameter(spec.name, spec.default, descriptor(spec))
+            except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
+                self.declare_parameter(
+                    spec.name, spec.default, descriptor(spec), ignore_override=True
+                )
+                self._startup_problems.append(f"parameter '{spec.name}' rejected: {exc}")
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.warning_counts: dict[str, int] = defaultdict(int)
+        self._last_warn: dict[str, float] = {}
+        self._diag_pub = None
+        self._diag_timer = None
+        self.active = False
+        self.input_period = Ema()
+        self.processing_ms = Ema()
+        self.latency_ms = Ema()
+        self._last_input_wall: float | None = None
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        by_name = {s.name: s for s in self.PARAMS}
+        for p in params:
+            spec = by_name.get(p.name)
+            if spec is not None:
+                problem = spec.validate(p.value)
+                if problem:
+                    return SetParametersResult(successful=False, reason=problem)
+        return SetParametersResult(successful=True)
+
+    def param_values(self) -> dict:
+        return {s.name: self.get_parameter(s.name).value for s in self.PARAMS}
+
+    def validated_params(self) -> dict | None:
+        """All parameters, or None (after logging every problem) if any is invalid."""
+        values = self.param_values()
+        problems = self._startup_problems + validate_all(self.PARAMS, values)
+        for problem in problems:
+            self.get_logger().error(f"invalid configuration: {problem}")
+        return None if problems else values
+
+    # -- warnings -----------------------------------------------------------------------------
+    def warn_throttled(self, kind: str, text: str) -> None:
+        """Log at most one warning of ``kind`` per WARN_PERIOD_S (wall clock); count all."""
+        self.warning_counts[kind] += 1
+        now = time.monotonic()
+        if now - self._last_warn.get(kind, -1e9) >= self.WARN_PERIOD_S:
+            self._last_warn[kind] = now
+            count = self.warning_counts[kind]
+            self.get_logger().warning(f"[{kind}] {text} (seen {count}x so far)")
+
+    # -- statistics and diagnostics -------------------------------------------------------------
+    def note_input(self) -> None:
+        now = time.monotonic()
+        if self._last_input_wall is not None:
+            self.input_period.add(now - self._last_input_wall)
+        self._last_input_wall = now
+
+    def note_latency(self, header_stamp) -> None:
+        now = self.get_clock().now().nanoseconds * 1e-9
+        self.latency_ms.add((now - stamp_seconds(header_stamp)) * 1000.0)
+
+    def start_diagnostics(self, period_s: float) -> None:
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diag_timer = self.create_timer(period_s, self.publish_diagnostics)
+
+    def stop_diagnostics(self) -> None:
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        if self._diag_pub is not None:
+            self.destroy_publisher(self._diag_pub)
+            self._diag_pub = None
+
+    def diagnostic_values(self) -> dict[str, str]:
+        """Node-specific key/values; subclasses extend."""
+        rate = 1.0 / self.input_period.value if self.input_period.value else 0.0
+        values = {
+            "input_rate_hz": f"{rate:.2f}",
+            "processing_ms": f"{self.processing_ms.value or 0.0:.2f}",
+            "stamp_latency_ms": f"{self.latency_ms.value or 0.0:.2f}",
+        }
+        for kind, count in sorted(self.warning_counts.items()):
+            values[f"warnings.{kind}"] = str(count)
+        return values
+
+    def publish_diagnostics(self) -> None:
+        if self._diag_pub is None:
+            return
+        status = DiagnosticStatus()
+        status.name = f"{self.get_namespace().rstrip('/')}/{self.get_name()}"
+        status.hardware_id = "socialego"
+        status.level = DiagnosticStatus.OK if self.active else DiagnosticStatus.WARN
+        status.message = "active" if self.active else "inactive"
+        status.values = [KeyValue(key=k, value=v) for k, v in self.diagnostic_values().items()]
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.status = [status]
+        self._diag_pub.publish(msg)
+
+
+def run_lifecycle_node(node_class, args=None) -> None:
+    """main() of every node: init, autostart (configure + activate) if asked, spin, shut down."""
+    rclpy.init(args=args)
+    node = node_class()
+    try:
+        autostart(node)
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+
+def autostart(node: SocialEgoLifecycleNode) -> bool:
+    """Configure and activate ``node`` if its ``autostart`` parameter is true."""
+    if not node.get_parameter("autostart").value:
+        return False
+    result = node.trigger_configure()
+    if result != TransitionCallbackReturn.SUCCESS:
+        node.get_logger().error("autostart: configure failed; the node stays unconfigured")
+        return False
+    result = node.trigger_activate()
+    if result != TransitionCallbackReturn.SUCCESS:
+        node.get_logger().error("autostart: activate failed")
+        return False
+    return True
