@@ -36,7 +36,7 @@ from socialego_core.layouts import BODY, FACE, HANDS
 from socialego_core.window import WindowSpec, frame_ids_for_window
 
 # Bump when the way modalities are computed changes: it invalidates every cache.
-MODALITY_VERSION = 1
+MODALITY_VERSION = 2
 
 NOSE = 0
 N_WHOLEBODY = 133
@@ -64,6 +64,9 @@ class ModalityConfig:
     heatmap_size: int = 56
     sigma: float = 0.6
     box_margin: float = 0.15  # union box grown by this share of its larger side on each side
+    # keypoints below this confidence do not shape the box: detectors scatter low-score guesses
+    # far from the person (AlphaPose does; so does our synthetic detector)
+    box_min_score: float = 0.3
     window: WindowSpec = field(default_factory=WindowSpec)
     # "error": a track without video frames is an error; "zeros": black crops (pose-only data)
     missing_rgb: str = "error"
@@ -165,9 +168,17 @@ def window_source_ids(frame_ids: Iterable[int], spec: WindowSpec) -> list[int]:
     return out
 
 
-def union_box(points: np.ndarray, margin: float, width: float, height: float) -> np.ndarray:
-    """Square (x0, y0, side) around all confident points (K, 3) of the window, grown by margin."""
-    seen = points[(points[:, 2] > 0) & np.isfinite(points).all(axis=1)]
+def union_box(
+    points: np.ndarray, margin: float, width: float, height: float, min_score: float = 0.0
+) -> np.ndarray:
+    """Square (x0, y0, side) around the confident points (K, 3) of the window, grown by margin.
+
+    Points scoring at least ``min_score`` count; if there are none, every point with a score > 0.
+    """
+    finite = np.isfinite(points).all(axis=1)
+    seen = points[(points[:, 2] >= max(min_score, 1e-9)) & finite]
+    if len(seen) == 0:
+        seen = points[(points[:, 2] > 0) & finite]
     if len(seen) == 0:
         return np.array([0.0, 0.0, max(width, height)], dtype=np.float32)
     lo = seen[:, :2].min(axis=0)
@@ -209,7 +220,11 @@ def grid_points(track: TrackFrames, ids: Sequence[int], cfg: ModalityConfig) -> 
             pts[t, GAZE_HEAD] = kp[t, NOSE]
     # the box follows the person (body, face, hands, gaze head), not the gaze target
     box = union_box(
-        pts[:, : GAZE_HEAD + 1].reshape(-1, 3), cfg.box_margin, track.width, track.height
+        pts[:, : GAZE_HEAD + 1].reshape(-1, 3),
+        cfg.box_margin,
+        track.width,
+        track.height,
+        cfg.box_min_score,
     )
     scale = cfg.heatmap_size / box[2]
     out = pts.copy()
