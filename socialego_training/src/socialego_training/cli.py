@@ -318,6 +318,10 @@ from socialego_training.study import add_distill, add_study, add_train_teacher  
 
 SUBCOMMANDS = [add_train, add_evaluate, add_sweep, add_export, add_bench, add_baseline]
 SUBCOMMANDS += [add_train_teacher, add_distill, add_study]
+# synthetic data: `synth` and `synth-check` (synthetic/cli.py, argparse-only imports)
+from socialego_training.synthetic.cli import add_synth  # noqa: E402
+
+SUBCOMMANDS += [add_synth]
 
 
 def build_parser() -> argparse.ArgumentParser:

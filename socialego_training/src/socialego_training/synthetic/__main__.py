@@ -1,0 +1,5 @@
+import sys
+
+from socialego_training.synthetic.cli import main
+
+sys.exit(main())
