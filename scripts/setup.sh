@@ -142,7 +142,7 @@ else
     pip_install "${PIN[@]}" -r "$RUNTIME_REQ"
   fi
   if [[ -f "$TRAINING/pyproject.toml" ]]; then
-    pip_install "${PIN[@]}" -e "$TRAINING[dev]"
+    pip_install "${PIN[@]}" -e "${TRAINING}[dev]"
   else
     say "WARNING: $TRAINING/pyproject.toml is missing; socialego_training not installed"
   fi
@@ -167,15 +167,16 @@ python "$ROOT/scripts/repair_ros_wheels.py" "$VENV"
 # Only the repo's own package folders: colcon must never crawl .venv, build/ or install/.
 mapfile -t PKG_DIRS < <(
   cd "$ROOT" && find . -mindepth 2 -maxdepth 2 -name package.xml \
-    -not -path './.venv/*' -not -path './build/*' -not -path './install/*' -not -path './log/*' |
-    xargs -r -n1 dirname | sed 's|^\./||' | sort
+    -not -path './.venv/*' -not -path './build/*' -not -path './install/*' -not -path './log/*' \
+    -printf '%h\n' | sed 's|^\./||' | sort
 )
 [[ ${#PKG_DIRS[@]} -gt 0 ]] || die "no ament package (*/package.xml) found under $ROOT"
 say "colcon build: ${PKG_DIRS[*]}"
 export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 export CC="$CC_BIN" CXX="$CXX_BIN"
-export CMAKE_COMMAND="$(command -v "$CMAKE_BIN")"
+CMAKE_COMMAND="$(command -v "$CMAKE_BIN")"
+export CMAKE_COMMAND
 T_BUILD=$(date +%s)
 (
   cd "$ROOT"
