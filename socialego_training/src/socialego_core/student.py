@@ -61,10 +61,16 @@ class SocialEgoMobile(nn.Module):
         self.num_joints = num_joints
         self.in_channels = in_channels
         self.gat_hidden = gat_hidden
-        self.register_buffer("edge_index", symmetric_edge_index(edges), persistent=False)
+        # GATConv adds self-loops on every call (remove + add: several small ops); adding them
+        # once here and switching that off gives the same edges in the same order, faster.
+        loops = torch.arange(num_joints).repeat(2, 1)
+        edge_index = torch.cat([symmetric_edge_index(edges), loops], dim=1)
+        self.register_buffer("edge_index", edge_index, persistent=False)
         self._batched_edges: dict[tuple[int, torch.device], torch.Tensor] = {}
 
         self.gat = GAT(in_channels=in_channels, hidden_channels=gat_hidden, num_layers=gat_layers)
+        for conv in self.gat.convs:
+            conv.add_self_loops = False
         frame_dim = num_joints * gat_hidden
         self.frame_attention = nn.Linear(frame_dim, 1)
         self.lstm = nn.LSTM(

@@ -67,7 +67,9 @@ class TrainConfig:
         default=None, metadata={"help": "joint indices, e.g. 0-16 (model default)"}
     )
     normalisation: str | None = field(default=None, metadata={"help": "centered | signed"})
-    source_fps: float = 30.0
+    source_fps: float | None = field(
+        default=None, metadata={"help": "frame rate of the data (default: dataset.json fps or 30)"}
+    )
     epochs: int = 40
     batch_size: int = 96
     lr: float = 0.01
@@ -80,7 +82,10 @@ class TrainConfig:
     eval_corruption_seed: int = 1234
     seed: int = 0
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda[:N]"})
-    threads: int = field(default=0, metadata={"help": "torch CPU threads (0 = torch default)"})
+    threads: int = field(
+        default=1,
+        metadata={"help": "torch CPU threads (0 = torch default; 1 is fastest on a busy CPU)"},
+    )
     out_dir: str = "runs/student"
     checkpoint_every: int = field(default=20, metadata={"help": "steps between resume points"})
     resume: bool = field(default=True, metadata={"help": "resume from out_dir/last.pt"})
@@ -89,7 +94,7 @@ class TrainConfig:
         default=0, metadata={"help": "stop after this many steps, without saving (kill test)"}
     )
 
-    def window_spec(self) -> WindowSpec:
+    def window_spec(self, dataset_fps: float | None = None) -> WindowSpec:
         if self.model not in MODEL_DEFAULTS:
             raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_DEFAULTS)}")
         defaults = MODEL_DEFAULTS[self.model]
@@ -98,7 +103,7 @@ class TrainConfig:
             stride=self.window_stride,
             joints=tuple(self.joints) if self.joints else defaults["joints"],
             normalisation=self.normalisation or defaults["normalisation"],
-            source_fps=self.source_fps,
+            source_fps=float(self.source_fps or dataset_fps or 30.0),
         )
 
 
@@ -161,7 +166,8 @@ def load_datasets(
     """Train and validation window datasets and a data summary for the artifact."""
     if not cfg.data_root:
         raise ValueError("no data_root given (--data-root)")
-    spec = cfg.window_spec()
+    dataset_info = read_dataset_json(cfg.data_root, log)
+    spec = cfg.window_spec(dataset_info.get("fps") if dataset_info else None)
     train = load_split(cfg.data_root, cfg.train_split, cfg.dataset, cfg.skip_bad, cfg.progress)
     bad = [str(b) for b in train.bad_files]
     try:
@@ -188,13 +194,22 @@ def load_datasets(
         "validation_source": val_source,
         "skipped_files": bad,
     }
-    dataset_json = Path(cfg.data_root) / "dataset.json"
-    if dataset_json.is_file():
-        try:
-            summary["dataset_json"] = json.loads(dataset_json.read_text())
-        except json.JSONDecodeError:
-            log(f"warning: {dataset_json} is not valid JSON; not recorded")
+    if dataset_info:
+        summary["dataset_json"] = dataset_info
     return PoseWindowDataset(train_tracks, spec), PoseWindowDataset(val_tracks, spec), summary
+
+
+def read_dataset_json(root: str | Path, log: Callable[[str], None] = print) -> dict | None:
+    """``<root>/dataset.json`` of generated sets (generator, seed, fps...), if present."""
+    path = Path(root) / "dataset.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        log(f"warning: {path} is not valid JSON ({exc}); ignored")
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _step_seed(seed: int, epoch: int, step: int) -> int:
