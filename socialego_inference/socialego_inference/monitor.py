@@ -1,15 +1,18 @@
 """Live per-person table of /socialego/intents in the terminal (rich): try the suite on any camera.
 
-intent_monitor            (ros2 run socialego_inference intent_monitor)
+intent_monitor                                   # watch nodes that already run
+intent_monitor --start-nodes --topic /my/camera/image_raw   # also start pose + intent nodes
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.utilities import remove_ros_args
 
 from socialego_inference.intent_table import IntentTable
 from socialego_msgs.msg import ModelInfo, SocialIntentArray
@@ -26,24 +29,52 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    rclpy.init(args=sys.argv if argv is None else argv)
+    argv = sys.argv if argv is None else argv
+    parser = argparse.ArgumentParser(prog="intent_monitor", description=__doc__.splitlines()[0])
+    parser.add_argument("--start-nodes", action="store_true", help="start pose + intent nodes")
+    parser.add_argument("--topic", default="/camera/image_raw", help="camera image topic")
+    parser.add_argument("--model", default="", help="student artifact (--start-nodes)")
+    parser.add_argument("--params-file", default="", help="ROS parameter YAML (--start-nodes)")
+    args = parser.parse_args(remove_ros_args(argv)[1:])
+    nodes = None
+    if args.start_nodes:
+        from socialego_inference.pipeline import NodeProcesses
+
+        nodes = NodeProcesses(
+            ["pose", "intent"],
+            sim_time=False,
+            model_path=args.model,
+            params_file=args.params_file,
+            image_topic=args.topic,
+            all_frames=False,  # live: drop frames rather than fall behind
+        )
+        nodes.start()
+        print(f"nodes started (image topic {args.topic}); log: {nodes.log_path}; Ctrl-C to stop")
+    rclpy.init(args=argv)
     node = rclpy.create_node("socialego_intent_monitor")
     table = IntentTable()
     node.create_subscription(SocialIntentArray, "/socialego/intents", table.update, 10)
     node.create_subscription(ModelInfo, "/socialego/model_info", table.set_model_info, LATCHED)
+    code = 0
     try:
         with Live(table.render(), console=Console(), refresh_per_second=4) as live:
             while rclpy.ok():
                 rclpy.spin_once(node, timeout_sec=0.25)
                 table.caption = table.model or "waiting for /socialego/model_info"
                 live.update(table.render())
+                if nodes is not None and nodes.process.poll() is not None:
+                    nodes.print_log_tail()
+                    code = 1
+                    break
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
-    return 0
+        if nodes is not None:
+            nodes.stop()
+    return code
 
 
 if __name__ == "__main__":

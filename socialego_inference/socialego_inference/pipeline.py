@@ -6,6 +6,7 @@ for pose bags) with ``use_sim_time`` and the camera topic remapped, its output t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -36,6 +37,17 @@ def executable(package: str, name: str) -> str:
     return str(path)
 
 
+def default_params_file() -> str:
+    """The installed ``socialego_bringup/config/socialego.yaml`` ("" when not installed)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+    try:
+        path = Path(get_package_share_directory("socialego_bringup")) / "config" / "socialego.yaml"
+    except PackageNotFoundError:
+        return ""
+    return str(path) if path.is_file() else ""
+
+
 def nodes_for_bag(bag: str | Path) -> list[str]:
     """``["pose", "intent"]`` for a bag with camera images, ``["intent"]`` for a pose bag."""
     from socialego_training.bags.io import bag_topics
@@ -55,6 +67,7 @@ class NodeProcesses:
         image_topic: str = "/camera/image_raw",
         log_path: Path | None = None,
         extra_ros_args: list[str] | None = None,
+        all_frames: bool = True,
     ) -> None:
         unknown = set(nodes) - {"pose", "intent"}
         if unknown or "intent" not in nodes:
@@ -62,7 +75,9 @@ class NodeProcesses:
         self.nodes = nodes
         self.sim_time = sim_time
         self.model_path = model_path
-        self.params_file = params_file
+        self.params_file = params_file or default_params_file()
+        # a replay should process every image (reliable, queued) rather than drop to keep up
+        self.all_frames = all_frames
         self.image_topic = image_topic
         self.extra_ros_args = list(extra_ros_args or [])
         if log_path is None:
@@ -79,10 +94,25 @@ class NodeProcesses:
         cmd += ["--ros-args", "-p", f"use_sim_time:={'true' if self.sim_time else 'false'}"]
         if self.params_file:
             cmd += ["--params-file", self.params_file]
-        if self.model_path:
-            cmd += ["-p", f"model_path:={self.model_path}"]
+        if self.model_path or self.all_frames:
+            # a later params file beats the node-specific entries of the first (-p would not)
+            cmd += ["--params-file", str(self._override_params())]
         cmd += ["-r", f"image:={self.image_topic}", *self.extra_ros_args]
         return cmd
+
+    def _override_params(self) -> Path:
+        text = ""
+        if self.all_frames:
+            text += (
+                "/**/pose_node:\n  ros__parameters:\n    image_reliability: reliable\n"
+                "    image_qos_depth: 30\n"
+            )
+        if self.model_path:
+            model = json.dumps(self.model_path)  # a JSON string is a valid YAML scalar
+            text += f"/**/intent_node:\n  ros__parameters:\n    model_path: {model}\n"
+        path = self.log_path.with_suffix(".params.yaml")
+        path.write_text(text, encoding="utf-8")
+        return path
 
     def start(self) -> None:
         env = dict(os.environ)

@@ -271,7 +271,12 @@ def iter_video_frames(
 def _iter_video(
     path: str | Path, *, max_width: int | None = None, fps: float | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
-    import av
+    try:
+        import av
+    except ImportError as error:
+        raise ImportError(
+            "reading video files needs PyAV: pip install -r requirements/runtime.txt"
+        ) from error
 
     path = Path(path)
     if not path.exists():
