@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the workspace: lint (ruff check + ruff format --check), then pytest over
 # tests/, socialego_training/tests/ and each ament package's test/ folder, inside setup.env.
+# On a fresh clone it runs scripts/setup.sh first.
 #
 #   scripts/test.sh                  everything
 #   scripts/test.sh -k dds -x        extra pytest arguments are passed through
@@ -12,9 +13,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 if [[ ! -f "$ROOT/setup.env" || ! -d "$ROOT/install" ]]; then
-  echo "[test] ERROR: the workspace is not set up ($ROOT/setup.env or install/ missing)." >&2
-  echo "[test]   Run scripts/setup.sh first." >&2
-  exit 2
+  echo "[test] the workspace is not set up yet: running scripts/setup.sh first"
+  bash "$ROOT/scripts/setup.sh" || exit 2
 fi
 # shellcheck disable=SC1091
 source "$ROOT/setup.env"
