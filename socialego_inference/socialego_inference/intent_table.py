@@ -31,6 +31,7 @@ class PersonRow:
     attitude_p: float
     action: str
     action_p: float
+    decided: tuple[bool, bool, bool]
     quality: float
     frames: int
     stale: bool
@@ -38,13 +39,27 @@ class PersonRow:
     updates: int = 0
 
 
-def _label(value: int, labels: tuple[str, ...] | list[str]) -> str:
-    return labels[value - 1] if 1 <= value <= len(labels) else "?"
-
-
 def _prob(probabilities: Any, value: int) -> float:
     probs = list(probabilities)
     return float(probs[value - 1]) if 1 <= value <= len(probs) else 0.0
+
+
+def _decision(value: int, probabilities: Any, labels: tuple[str, ...]) -> tuple[str, float, bool]:
+    """(label, probability, decided). Undecided (0): the most probable label, marked so."""
+    if 1 <= value <= len(labels):
+        return labels[value - 1], _prob(probabilities, value), True
+    probs = list(probabilities)
+    if probs and len(probs) <= len(labels):
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return labels[best], float(probs[best]), False
+    return "?", 0.0, False
+
+
+def _cell(label: str, probability: float, decided: bool, styles: dict[str, str]) -> Text:
+    if decided:
+        return Text(f"{label} {probability:.2f}", style=styles.get(label, ""))
+    # not (yet) decided by the node's hysteresis: the raw top class, dimmed, with a '?'
+    return Text(f"{label}? {probability:.2f}", style="dim italic")
 
 
 class IntentTable:
@@ -74,18 +89,23 @@ class IntentTable:
         self.latest_stamp_s = max(self.latest_stamp_s, stamp.sec + stamp.nanosec * 1e-9)
         for intent in array.intents:
             s = intent.header.stamp
-            action = intent.action_label or (
-                _label(intent.action, self.action_labels) if intent.action else "?"
+            intent_d = _decision(intent.intent, intent.intent_probabilities, self.intent_labels)
+            attitude_d = _decision(
+                intent.attitude, intent.attitude_probabilities, self.attitude_labels
             )
+            action_d = _decision(intent.action, intent.action_probabilities, self.action_labels)
+            if intent.action and intent.action_label:
+                action_d = (intent.action_label, action_d[1], True)
             previous = self.rows.get(intent.track_id)
             self.rows[intent.track_id] = PersonRow(
                 track_id=intent.track_id,
-                intent=_label(intent.intent, self.intent_labels),
-                intent_p=_prob(intent.intent_probabilities, intent.intent),
-                attitude=_label(intent.attitude, self.attitude_labels),
-                attitude_p=_prob(intent.attitude_probabilities, intent.attitude),
-                action=action,
-                action_p=_prob(intent.action_probabilities, intent.action),
+                intent=intent_d[0],
+                intent_p=intent_d[1],
+                attitude=attitude_d[0],
+                attitude_p=attitude_d[1],
+                action=action_d[0],
+                action_p=action_d[1],
+                decided=(intent_d[2], attitude_d[2], action_d[2]),
                 quality=float(intent.input_quality),
                 frames=int(intent.frames_used),
                 stale=bool(intent.stale),
@@ -120,9 +140,9 @@ class IntentTable:
         for r in rows:
             table.add_row(
                 r.track_id,
-                Text(f"{r.intent} {r.intent_p:.2f}", style=INTENT_STYLES.get(r.intent, "")),
-                Text(f"{r.attitude} {r.attitude_p:.2f}", style=ATTITUDE_STYLES.get(r.attitude, "")),
-                f"{r.action} {r.action_p:.2f}",
+                _cell(r.intent, r.intent_p, r.decided[0], INTENT_STYLES),
+                _cell(r.attitude, r.attitude_p, r.decided[1], ATTITUDE_STYLES),
+                _cell(r.action, r.action_p, r.decided[2], {}),
                 f"{r.quality:.2f}",
                 str(r.frames),
                 self._state(r),
