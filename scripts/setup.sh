@@ -214,6 +214,14 @@ unset _socialego_u
 export SOCIALEGO_ROOT="$ROOT"
 EOF
 
+# 5. Demo inputs (scripts/prepare_demo_data.sh, owned by the demo): fetched and converted now,
+#    never when the demo runs. SOCIALEGO_SKIP_DEMO_DATA=1 skips it; failure only warns.
+if [[ -z "${SOCIALEGO_SKIP_DEMO_DATA:-}" ]]; then
+  # shellcheck disable=SC1091
+  (source "$ROOT/setup.env" && bash "$ROOT/scripts/prepare_demo_data.sh") ||
+    say "WARNING: demo inputs not prepared; ./scripts/demo.sh will try again"
+fi
+
 SIZE_VENV="$(du -sh "$VENV" 2>/dev/null | cut -f1)"
 SIZE_INSTALL="$(du -sh "$ROOT/install" 2>/dev/null | cut -f1)"
 say "done in $(($(date +%s) - T0)) s (.venv $SIZE_VENV, install/ $SIZE_INSTALL)"
