@@ -83,3 +83,36 @@ def bbox_from_keypoints(
     if height is not None:
         y0, y1 = max(0.0, y0), min(float(height), y1)
     return (x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0))
+
+
+def box_overlaps(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> tuple[float, float]:
+    """(intersection over union, intersection over the smaller box) of two (x, y, w, h) boxes."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area_a, area_b = a[2] * a[3], b[2] * b[3]
+    union = area_a + area_b - inter
+    smaller = min(area_a, area_b)
+    return (inter / union if union > 0 else 0.0, inter / smaller if smaller > 0 else 0.0)
+
+
+def is_duplicate(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> bool:
+    """Same person reported twice: boxes overlap a lot, or one lies inside the other with about
+    the same height (arms spread or not changes the width, not the height)."""
+    iou, inside = box_overlaps(a, b)
+    heights = min(a[3], b[3]) / max(a[3], b[3], 1e-6)
+    return iou > 0.5 or (inside > 0.8 and heights > 0.75)
+
+
+def suppress_duplicates(people: list[PersonPose]) -> list[PersonPose]:
+    """Keep the best-scoring report of each person (MediaPipe's multi-pose landmarker can
+    report one person twice)."""
+    kept: list[PersonPose] = []
+    for person in sorted(people, key=lambda p: p.score, reverse=True):
+        if not any(is_duplicate(person.bbox, other.bbox) for other in kept):
+            kept.append(person)
+    return kept

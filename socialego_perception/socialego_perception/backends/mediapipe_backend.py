@@ -27,6 +27,7 @@ from socialego_perception.backends.base import (
     PoseBackend,
     bbox_from_keypoints,
     name_index_map,
+    suppress_duplicates,
     to_output_layout,
 )
 
@@ -224,7 +225,7 @@ class MediaPipeBackend(PoseBackend):
                 body = self._landmarks_px(landmarks, width, height, visibility=True)
                 kp = to_output_layout(body, POSE_MAP)
                 people.append(self._person(kp, width, height))
-            return people
+            return suppress_duplicates(people)
         result = self._holistic.process(rgb)
         if result.pose_landmarks is None:
             return people
