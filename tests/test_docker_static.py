@@ -170,7 +170,8 @@ def test_pip_requirement_files_and_pins_exist():
     assert {"requirements/torch.txt", "requirements/runtime.txt"} <= set(files)
     for name in files:
         assert (ROOT / name).is_file(), f"{name} named in the Dockerfile does not exist"
-    assert "requirements/ros-kilted.txt" not in files, "ROS comes from apt in the image"
+    # ROS comes from apt; ros-kilted.txt may only constrain (pin colcon), never install
+    assert "-r requirements/ros-kilted.txt" not in runs, "ROS comes from apt in the image"
     torch_pin = re.search(r"^torch==(\S+)", (ROOT / "requirements/torch.txt").read_text(), re.M)
     assert torch_pin and f'"torch=={torch_pin.group(1)}"' in runs
     assert "download.pytorch.org/whl/cpu" in runs, "torch must be the CPU build"
@@ -182,6 +183,9 @@ def test_colcon_builds_every_ament_package():
     runs = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "RUN")
     build = re.search(r"colcon build (.*?)(?:&&|$)", runs)
     assert build, "no colcon build in the Dockerfile"
+    # colcon builds with the Python that runs it: the venv's, so entry points see torch & co.
+    assert "/opt/venv/bin/python -m colcon build" in runs
+    assert re.search(r'"colcon-common-extensions==[\d.]+"', runs), "colcon must be pinned"
     base_paths = re.search(r"--base-paths ((?:\S+ )+?)--", build.group(1))
     assert base_paths
     built = {Path(p).name for p in base_paths.group(1).split()}
