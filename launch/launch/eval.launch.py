@@ -62,6 +62,7 @@ def generate_launch_description():
             "/socialego/intents",
             "/socialego/model_info",
             "/socialego/ground_truth",
+            "/socialego/ground_truth_poses",
             "/diagnostics",
         ],
         output="screen",
