@@ -53,6 +53,7 @@ def generate_launch_description():
             "ros2",
             "bag",
             "record",
+            "--use-sim-time",  # receive times in bag time, like the header stamps (latency)
             "-s",
             "mcap",
             "-o",

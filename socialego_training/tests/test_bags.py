@@ -406,3 +406,20 @@ def test_scoring_needs_truth_and_outputs(tmp_path):
     # the truth may come from another bag
     separate = score_bag(tmp_path / "out", truth_bag=tmp_path / "out")
     assert separate.metrics == score_bag(tmp_path / "out").metrics
+
+
+def test_latency_from_mismatched_clocks_is_not_reported(tmp_path):
+    """`ros2 bag record` without --use-sim-time: wall receive times against bag-time stamps."""
+    with BagWriter(tmp_path / "wall") as bag:
+        store = bag.typestore
+        people = [m.person_labels(store, T0, "c", "A", "", "v", JPL_SOCIAL, 0, 0, 3)]
+        array = m.labels_array(store, T0, "c", people)
+        bag.write(GROUND_TRUTH_TOPIC, GROUND_TRUTH_TYPE, array, T0)
+        intents = store.types[INTENTS_TYPE](
+            header=m.header(store, T0, "c"), intents=[_social_intent(store, T0, "A", 1, 1, 4)]
+        )
+        bag.write(INTENTS_TOPIC, INTENTS_TYPE, intents, T0 + 300 * 86_400 * NS_PER_S)
+    result = score_bag(tmp_path / "wall")
+    assert INTENTS_TOPIC not in result.latency_ms
+    assert any("different clocks" in note for note in result.notes)
+    assert result.metrics["final"]["intent"]["accuracy"] == 1.0

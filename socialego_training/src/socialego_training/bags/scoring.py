@@ -42,6 +42,8 @@ from .typestore import (
 UNKNOWN = "UNKNOWN"
 NOT_INTERACTING = ATTITUDE_LABELS[2]
 DECISION_RULES: tuple[str, ...] = ("final", "majority")
+# A median latency beyond this means the receive clock is not the stamps' clock.
+MAX_PLAUSIBLE_LATENCY_MS = 60_000.0
 
 
 @dataclass
@@ -468,6 +470,16 @@ def score_bag(
             labels.append(UNKNOWN)
         matrix = confusion_matrix(y_true, y_pred, labels=labels)
         confusion[task] = {"labels": labels, "matrix": matrix.tolist()}
+    for topic, values in list(latency.items()):
+        median = float(np.median(values)) if values else 0.0
+        if not -1_000.0 <= median <= MAX_PLAUSIBLE_LATENCY_MS:
+            # e.g. `ros2 bag record` without --use-sim-time during a sim-time replay
+            del latency[topic]
+            notes.append(
+                f"{topic}: receive times and header stamps use different clocks (median "
+                f"difference {median / 1000:.0f} s); latency not reported. Record replays with "
+                "`ros2 bag record --use-sim-time`."
+            )
     rate = float(bag_custom_data(outputs_bag).get("socialego.replay_rate", "1") or 1)
     if rate != 1.0:
         # stamps and receive times are in bag (simulated) time: convert to wall time
