@@ -215,3 +215,35 @@ def test_intent_table_shows_decisions_and_undecided_guesses():
     assert "No_Response? 0.55" in row7  # action undecided: top guess, marked
     assert "gone" in row7  # last seen 4 s before the newest stamp
     assert "Interacting? 0.50" in row9 and "live" in row9
+
+
+def test_replay_without_nodes_fails_with_a_clear_message(tmp_path, ros_env):
+    require_ros(("socialego_inference", "socialego_all"))
+    root = _synthetic_split(tmp_path / "data", tracks=1, seed=3, render=False)
+    split_to_bag(root, "test", tmp_path / "bag", progress=False)
+    cmd = [
+        sys.executable,
+        "-m",
+        "socialego_inference.bag_replay",
+        str(tmp_path / "bag"),
+        "--out",
+        str(tmp_path / "out"),
+        "--wait-timeout",
+        "2",
+    ]
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=60, env=ros_env, check=False
+    )
+    assert result.returncode == 1
+    assert "gave up after 2 s waiting for a subscriber on /socialego/poses" in result.stderr
+    assert "a publisher on /socialego/intents" in result.stderr
+    assert not (tmp_path / "out").exists()  # no empty output bag left behind
+    missing = subprocess.run(
+        [sys.executable, "-m", "socialego_inference.bag_replay", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ros_env,
+        check=False,
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

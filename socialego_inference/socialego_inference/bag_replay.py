@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shutil
 import sys
 import threading
 import time
@@ -294,6 +295,8 @@ class BagReplay:
             if self.writer is not None:
                 with self.lock:
                     self.writer.__exit__(None, None, None)
+                if self.wall0 is None:  # never started playing: leave no empty bag behind
+                    shutil.rmtree(self.writer.path, ignore_errors=True)
         return self.recorded
 
 
@@ -333,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.score is not None and args.out is None:
         print("bag_replay: error: --score needs --out (the recorded bag to score)", file=sys.stderr)
         return 2
+    if not args.bag.exists():
+        print(f"bag_replay: error: bag {args.bag} does not exist", file=sys.stderr)
+        return 2
+    if args.out is not None and args.out.exists():
+        print(f"bag_replay: error: {args.out} exists already; choose a new --out", file=sys.stderr)
+        return 2
     nodes = None
     rclpy.init(args=argv)
     try:
@@ -368,11 +377,14 @@ def main(argv: list[str] | None = None) -> int:
         empty = [t for t in replay.wait_for_publishers if recorded[t] == 0]
         if empty:
             raise ReplayError(f"no messages recorded on {', '.join(empty)}")
-    except (ReplayError, NodeError) as error:
+    except (ReplayError, NodeError, ValueError) as error:
         print(f"bag_replay: error: {error}", file=sys.stderr)
         if nodes is not None:
             nodes.print_log_tail()
         return 1
+    except KeyboardInterrupt:
+        print("bag_replay: interrupted", file=sys.stderr)
+        return 130
     finally:
         if nodes is not None:
             nodes.stop()
