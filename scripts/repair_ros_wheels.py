@@ -36,7 +36,7 @@ def local_path_for(builder_path: str) -> str:
 
 
 def repair(prefix: Path) -> list[Path]:
-    """Rewrite builder paths in every CMake file under ``prefix/share``; return the changed files."""
+    """Rewrite builder paths in every CMake file under prefix/share; return the changed files."""
     changed = []
     for cmake_file in sorted((prefix / "share").glob("*/cmake/*.cmake")):
         text = cmake_file.read_text(encoding="utf-8")
