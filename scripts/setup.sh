@@ -222,7 +222,8 @@ if [[ -z "${SOCIALEGO_SKIP_DEMO_DATA:-}" ]]; then
     say "WARNING: demo inputs not prepared; ./scripts/demo.sh will try again"
 fi
 
-SIZE_VENV="$(du -sh "$VENV" 2>/dev/null | cut -f1)"
-SIZE_INSTALL="$(du -sh "$ROOT/install" 2>/dev/null | cut -f1)"
-say "done in $(($(date +%s) - T0)) s (.venv $SIZE_VENV, install/ $SIZE_INSTALL)"
+if [[ -n "${T_PIP:-}" ]]; then  # sizes only after an install: du over the venv takes seconds
+  SIZES=" (.venv $(du -sh "$VENV" | cut -f1), install/ $(du -sh "$ROOT/install" | cut -f1))"
+fi
+say "done in $(($(date +%s) - T0)) s${SIZES:-}"
 say "next:  source $ROOT/setup.env"
