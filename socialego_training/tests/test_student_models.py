@@ -58,6 +58,23 @@ def test_precomputed_self_loops_match_pyg_gat_defaults() -> None:
     torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_dense_eval_gat_equals_pyg_message_passing() -> None:
+    torch.manual_seed(1)
+    model = SocialEgoMobile().eval()
+    x = torch.rand(6, 10, 17, 3) - 0.5
+    assert model._can_use_dense_gat()
+    with torch.no_grad():
+        dense = model(x)
+        model.dense_gat_in_eval = False
+        assert not model._can_use_dense_gat()
+        sparse = model(x)
+    for a, b in zip(dense, sparse, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    model.train()
+    model.dense_gat_in_eval = True
+    assert not model._can_use_dense_gat()  # training always uses PyG
+
+
 def test_student_rejects_wrong_input_shape() -> None:
     with pytest.raises(ValueError, match=r"\(B, T, 17, 3\)"):
         SocialEgoMobile()(torch.zeros(2, 10, 133, 3))

@@ -190,7 +190,7 @@ def plot_sweep(results: dict[str, dict[str, Any]], path: Path, title: str) -> Pa
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)
     ax.set_title(f"Corruption sweep: {title}")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
