@@ -269,8 +269,9 @@ class BagReplay:
         try:
             self.wait_until_ready()
             if self.table is not None:
-                from rich.console import Console
                 from rich.live import Live
+
+                from socialego_inference.intent_table import table_console
 
                 def renderable() -> Any:
                     with self.lock:
@@ -282,7 +283,9 @@ class BagReplay:
                         )
                         return self.table.render()
 
-                live = Live(get_renderable=renderable, console=Console(), refresh_per_second=4)
+                live = Live(
+                    get_renderable=renderable, console=table_console(), refresh_per_second=4
+                )
                 live.start()
             self.play()
             time.sleep(0.3)  # the last outputs in flight

@@ -6,9 +6,11 @@ read), so the replay tool, the monitor node and tests share it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -60,6 +62,11 @@ def _cell(label: str, probability: float, decided: bool, styles: dict[str, str])
         return Text(f"{label} {probability:.2f}", style=styles.get(label, ""))
     # not (yet) decided by the node's hysteresis: the raw top class, dimmed, with a '?'
     return Text(f"{label}? {probability:.2f}", style="dim italic")
+
+
+def table_console() -> Console:
+    """A rich console; logs and pipes (no terminal) get 120 columns instead of 80."""
+    return Console(width=None if sys.stdout.isatty() else 120)
 
 
 class IntentTable:
@@ -130,9 +137,9 @@ class IntentTable:
     def render(self, title: str = "SocialEgo: social intent per person") -> Table:
         table = Table(title=title, caption=self.caption or None, expand=False)
         table.add_column("track", style="cyan", no_wrap=True)
-        table.add_column("intent")
-        table.add_column("attitude")
-        table.add_column("next action")
+        table.add_column("intent", no_wrap=True)
+        table.add_column("attitude", no_wrap=True)
+        table.add_column("next action", no_wrap=True)
         table.add_column("quality", justify="right")
         table.add_column("frames", justify="right")
         table.add_column("state")

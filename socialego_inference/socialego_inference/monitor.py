@@ -14,7 +14,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.utilities import remove_ros_args
 
-from socialego_inference.intent_table import IntentTable
+from socialego_inference.intent_table import IntentTable, table_console
 from socialego_msgs.msg import ModelInfo, SocialIntentArray
 
 LATCHED = QoSProfile(
@@ -26,7 +26,6 @@ LATCHED = QoSProfile(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
     from rich.live import Live
 
     argv = sys.argv if argv is None else argv
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     node.create_subscription(ModelInfo, "/socialego/model_info", table.set_model_info, LATCHED)
     code = 0
     try:
-        with Live(table.render(), console=Console(), refresh_per_second=4) as live:
+        with Live(table.render(), console=table_console(), refresh_per_second=4) as live:
             while rclpy.ok():
                 rclpy.spin_once(node, timeout_sec=0.25)
                 table.caption = table.model or "waiting for /socialego/model_info"

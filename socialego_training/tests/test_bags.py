@@ -381,9 +381,10 @@ def test_tracker_ids_are_matched_to_people_by_box(tmp_path):
                 for tid, box in boxes.items()
             ]
             bag.write(POSES_TOPIC, POSES_TYPE, m.pose_array(store, stamp, "c", predicted), stamp)
-            intents = [_social_intent(store, stamp, "7", 3, 3, 9)]
+            # forecast stamps a little off the pose stamps (a float on the way rounds them)
+            intents = [_social_intent(store, stamp + 700, "7", 3, 3, 9)]
             if k < 3:
-                intents.append(_social_intent(store, stamp, "8", 1, 1, 4))
+                intents.append(_social_intent(store, stamp - 300, "8", 1, 1, 4))
             array = store.types[INTENTS_TYPE](header=m.header(store, stamp, "c"), intents=intents)
             bag.write(INTENTS_TOPIC, INTENTS_TYPE, array, stamp + 5 * MS)
     result = score_bag(tmp_path / "cam")

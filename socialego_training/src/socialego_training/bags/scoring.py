@@ -276,12 +276,23 @@ def _associate(
         )
         return best if best is not None and abs(best - t) <= tolerance_ns else None
 
+    # forecasts carry the stamp of their newest pose; allow for stamps rounded on the way
+    match_stamps = sorted({stamp for stamp, _ in iou_matches})
+
+    def box_match(forecast: Forecast) -> str | None:
+        i = bisect.bisect_left(match_stamps, forecast.stamp_ns)
+        for stamp in match_stamps[max(0, i - 1) : i + 1]:
+            if abs(stamp - forecast.stamp_ns) <= tolerance_ns:
+                if (hit := iou_matches.get((stamp, forecast.track_id))) is not None:
+                    return hit
+        return None
+
     last_match: dict[str, str] = {}
     for forecast in forecasts:
         if forecast.track_id in truth:
             forecast.truth_id, forecast.matched_by = forecast.track_id, "track_id"
-        elif (key := (forecast.stamp_ns, forecast.track_id)) in iou_matches:
-            forecast.truth_id, forecast.matched_by = iou_matches[key], "box"
+        elif (hit := box_match(forecast)) is not None:
+            forecast.truth_id, forecast.matched_by = hit, "box"
         elif (previous := last_match.get(forecast.track_id)) is not None and (
             truth[previous].first_ns - tolerance_ns
             <= forecast.stamp_ns
