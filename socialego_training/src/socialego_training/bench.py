@@ -90,7 +90,7 @@ def format_latency_report(r: dict[str, Any]) -> str:
         f"SocialEgoNet:    {r['socialegonet_params']:,} params, "
         f"{r['socialegonet_macs_per_window'] / 1e6:.1f} M MACs/window",
         "",
-        f"CPU: {r['cpu_count']} cores, 1-min load average {r['load_average_1min']:.1f} "
+        f"CPU: {r['cpu_count']} cores, 1-min load average {r['load_average_1min'] or 0:.1f} "
         "(other processes slow every figure down)",
         "",
         "| batch | student ms | student ms/window | student, PyG message passing ms "

@@ -66,8 +66,9 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str,
             kind = base
         else:
             kind = str
+        extra = {"nargs": "?", "const": True} if kind is _parse_bool else {}
         group.add_argument(
-            _flag(field.name), dest=field.name, type=kind, default=None, help=help_text
+            _flag(field.name), dest=field.name, type=kind, default=None, help=help_text, **extra
         )
 
 
