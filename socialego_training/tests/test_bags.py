@@ -87,6 +87,23 @@ def test_msg_dir_is_found_in_the_checkout():
     assert (find_msg_dir() / "SocialIntentArray.msg").is_file()
 
 
+def test_msg_dir_is_found_in_an_installed_workspace(tmp_path, monkeypatch):
+    """Installed (pip, Docker): no checkout around the module; the ament prefix has the files."""
+    import shutil
+
+    from socialego_training.bags import typestore
+
+    share = tmp_path / "prefix" / "share" / "socialego_msgs" / "msg"
+    shutil.copytree(find_msg_dir(), share)
+    monkeypatch.setattr(typestore, "__file__", str(tmp_path / "site" / "bags" / "typestore.py"))
+    monkeypatch.delenv("SOCIALEGO_MSGS_DIR", raising=False)
+    monkeypatch.setenv("AMENT_PREFIX_PATH", f"/nonexistent:{tmp_path / 'prefix'}")
+    assert typestore.find_msg_dir() == share
+    monkeypatch.setenv("AMENT_PREFIX_PATH", "/nonexistent")
+    with pytest.raises(FileNotFoundError, match="SOCIALEGO_MSGS_DIR"):
+        typestore.find_msg_dir()
+
+
 def test_camera_split_to_bag_and_back(tmp_path):
     root = make_tiny_split(tmp_path / "data")
     summary = split_to_bag(root, "test", tmp_path / "bag", gap_s=1.0, progress=False)
