@@ -173,3 +173,33 @@ def test_cli_process_killed_then_resumed(toy_root: Path, tmp_path: Path) -> None
     assert second.returncode == 0, second.stderr
     assert "resuming" in second.stderr + second.stdout
     assert len(json.loads((out / "log.json").read_text())) == 2
+
+
+def test_packaged_student_config_matches_defaults() -> None:
+    from importlib.resources import files
+
+    from socialego_training.config import load_yaml, make_config
+
+    path = files("socialego_training") / "configs" / "student.yaml"
+    cfg = make_config(TrainConfig, load_yaml(str(path)))
+    assert cfg.window_spec() == TrainConfig().window_spec()
+    assert (cfg.epochs, cfg.batch_size, cfg.lr) == (40, 96, 0.01)
+
+
+def test_harper_labels_train_six_action_heads(tmp_path: Path) -> None:
+    import numpy as np
+    from sego_toydata import toy_track
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "harper"
+    for split, n in (("train", 4), ("validation", 1)):
+        (root / split).mkdir(parents=True)
+        for action in range(6):
+            for i in range(n):
+                track = toy_track(action, rng, f"{split}{action}{i}", i)
+                track.update(action_class=action, contact_class=int(action < 4))
+                (root / split / f"{action}_{i}.json").write_text(json.dumps(track))
+    result = train(small_config(root, tmp_path / "run", epochs=1, dataset="harper"), log=quiet)
+    meta = load_artifact(result.best_path)["metadata"]
+    assert meta["labels"]["action"] == ["Crash", "Stop", "Avoid", "Touch", "Kick", "Punch"]
+    assert meta["model_kwargs"]["n_action"] == 6
