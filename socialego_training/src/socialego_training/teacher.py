@@ -532,6 +532,37 @@ def evaluate_teacher(
     return torch.cat(preds).numpy(), loss / max(len(modalities), 1)
 
 
+@torch.no_grad()
+def stream_reliance(
+    model: SocialC3D, modalities: ModalityArrays, labels: torch.Tensor, batch_size: int = 64
+) -> dict[str, dict[str, float]]:
+    """Accuracy per task with all streams, and with each stream blanked (zeros) at test time.
+
+    A diagnostic of how much the trained teacher relies on each modality (not of how much
+    information a modality holds: that needs retraining without it, ``--streams``).
+    """
+    from socialego_core.labels import TASKS
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out: dict[str, dict[str, float]] = {}
+    y = labels.numpy()
+    for blank in ("none", *model.config.streams):
+        preds = []
+        for start in range(0, len(modalities), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(modalities)))
+            batch = modalities.batch(idx)
+            if blank != "none":
+                batch[blank] = torch.zeros_like(batch[blank])
+            o = model({k: v.to(device) for k, v in batch.items()})
+            preds.append(torch.stack([t.argmax(1) for t in (o.intent, o.attitude, o.action)], 1))
+        p = torch.cat(preds).cpu().numpy()
+        out[blank] = {f"{t}_acc": float((p[:, i] == y[:, i]).mean()) for i, t in enumerate(TASKS)}
+    model.train(was_training)
+    return out
+
+
 def save_teacher(
     model: SocialC3D,
     path: Path,
