@@ -78,7 +78,9 @@ def ensure_data(cfg: StudyConfig, log) -> Path:
     from socialego_training.synthetic import generate_dataset
 
     log(f"generating {cfg.generate} synthetic tracks (seed {cfg.generate_seed}) into {root}")
-    generate_dataset(root, n_tracks=cfg.generate, seed=cfg.generate_seed, render=True)
+    generate_dataset(
+        root, n_tracks=cfg.generate, seed=cfg.generate_seed, render=True, progress=cfg.progress
+    )
     return root
 
 
