@@ -229,9 +229,13 @@ FORECASTS = {
     "E": [(0, 2, 3, 8), (1, 2, 3, 8), (2, 2, 3, 8), (3, 3, 3, 9)],
 }
 LATENCY_MS = 30
+# A's first known forecast comes from a half-observed window (frames_used < window length 10)
+PARTIAL_WINDOWS = {("A", 1): 5}
 
 
-def _social_intent(store, stamp: int, track: str, intent: int, attitude: int, action: int):
+def _social_intent(
+    store, stamp: int, track: str, intent: int, attitude: int, action: int, frames_used: int = 10
+):
     duration = store.types["builtin_interfaces/msg/Duration"](sec=0, nanosec=900 * MS)
     return store.types["socialego_msgs/msg/SocialIntent"](
         header=m.header(store, stamp, "camera"),
@@ -245,7 +249,7 @@ def _social_intent(store, stamp: int, track: str, intent: int, attitude: int, ac
         action_label=JPL_SOCIAL.action[action - 1] if action else "",
         action_probabilities=np.full(10, 0.1, np.float32),
         observation_window=duration,
-        frames_used=10,
+        frames_used=frames_used,
         input_quality=1.0,
         stale=False,
         model_version="abc123",
@@ -289,7 +293,7 @@ def write_hand_checked_bag(path: Path) -> None:
                 stamp,
             )
             intents = [
-                _social_intent(store, stamp, t, *f[1:])
+                _social_intent(store, stamp, t, *f[1:], PARTIAL_WINDOWS.get((t, k), 10))
                 for t in sorted(FORECASTS)
                 for f in FORECASTS[t]
                 if f[0] == k
@@ -320,6 +324,10 @@ def test_scores_match_the_hand_checked_case(tmp_path):
     # action final: A Wave ok, B Handshake wrong, C -, D Punch ok, E Leave wrong -> 2/5
     assert metrics["final"]["action"]["accuracy"] == pytest.approx(0.4)
     assert metrics["majority"]["action"]["accuracy"] == pytest.approx(0.6)  # E -> Gaze
+    # first decision on a full window: A Interacting (its Interested came from a half window),
+    # B Not_Interested, C -, D Interacting, E Interested -> 4/5
+    assert metrics["first_full"]["intent"]["accuracy"] == pytest.approx(0.8)
+    assert result.decisions["first_full"]["intent"]["A"] == "Interacting"
     # every known published intent: A 2 of 3, B 1 of 2, D 1 of 1, E 3 of 4 -> 7/10
     assert metrics["per_message"]["intent"]["n"] == 10
     assert metrics["per_message"]["intent"]["accuracy"] == pytest.approx(0.7)
@@ -352,7 +360,13 @@ def test_report_and_cli(tmp_path, capsys):
     write_hand_checked_bag(tmp_path / "out")
     report = write_report(score_bag(tmp_path / "out"), tmp_path / "report")
     text = report.read_text(encoding="utf-8")
-    assert "| intent | 5 | 40.0 | 32.0 | 60.0 | 58.7 | 70.0 |" in text
+    assert "| final | 5 | 40.0 | 32.0 | 60.0 | 63.3 | 40.0 | 40.0 | 100.0 | 100.0 |" in text
+    assert "| majority | 5 | 60.0 | 58.7 |" in text
+    assert "| first full window | 5 | 80.0 |" in text
+    # every message: attitude masked = A's 3 Positive + D's Negative, all right
+    row = next(line for line in text.splitlines() if line.startswith("| every message |"))
+    assert row.startswith("| every message | 10 | 70.0 | 70.0 |")
+    assert row.endswith("| 100.0 | 100.0 |")
     for png in ("confusion.png", "intent_timeline.png", "latency.png"):
         assert (tmp_path / "report" / png).stat().st_size > 5000
     scores = json.loads((tmp_path / "report" / "scores.json").read_text(encoding="utf-8"))

@@ -151,27 +151,32 @@ def write_report(
         "",
         "## Accuracy and weighted F1 (%)",
         "",
-        "One decision per labelled track: `final` = the last published decision, `majority` = the "
-        "most frequent one; a track with none counts as UNKNOWN (wrong). `per message` scores "
-        "every published decision.",
+        "One decision per labelled person: `final` = the last one published, `majority` = the "
+        "most frequent one, `first full window` = the first one made on a fully observed window "
+        "(like the offline protocol, one window from the track start); a person with none counts "
+        "as UNKNOWN (wrong). `every message` scores each published decision (n = messages). "
+        "`attitude masked` leaves out the people whose true attitude is Not_Interacting.",
         "",
-        "| task | n | final acc | final wF1 | majority acc | majority wF1 | per-message acc "
-        "| per-message wF1 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| decision | n | intent acc | intent wF1 | attitude acc | attitude wF1 | action acc "
+        "| action wF1 | attitude masked acc | attitude masked wF1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for task in (*TASKS, "attitude_masked"):
-        final, majority = m["final"][task], m["majority"][task]
-        message = m["per_message"].get(task, {})
-        lines.append(
-            f"| {task} | {final['n']} | {_pct(final.get('accuracy'))} | "
-            f"{_pct(final.get('weighted_f1'))} | {_pct(majority.get('accuracy'))} | "
-            f"{_pct(majority.get('weighted_f1'))} | {_pct(message.get('accuracy'))} | "
-            f"{_pct(message.get('weighted_f1'))} |"
-        )
+    rows = (
+        ("final", "final"),
+        ("majority", "majority"),
+        ("first_full", "first full window"),
+        ("per_message", "every message"),
+    )
+    for key, name in rows:
+        scores = m[key]
+        cells = []
+        for task in (*TASKS, "attitude_masked"):
+            task_scores = scores.get(task, {})
+            cells += [_pct(task_scores.get("accuracy")), _pct(task_scores.get("weighted_f1"))]
+        n = scores["intent"].get("n", 0)
+        lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
     timing = data["timing"]
     lines += [
-        "",
-        "`attitude_masked` leaves out the people whose true attitude is Not_Interacting.",
         "",
         "## How early the intent is right",
         "",

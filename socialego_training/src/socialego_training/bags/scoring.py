@@ -41,7 +41,9 @@ from .typestore import (
 
 UNKNOWN = "UNKNOWN"
 NOT_INTERACTING = ATTITUDE_LABELS[2]
-DECISION_RULES: tuple[str, ...] = ("final", "majority")
+# final: the last published decision; majority: the most frequent one; first_full: the first
+# one made on a fully observed window (as the offline protocol: one window from the track start)
+DECISION_RULES: tuple[str, ...] = ("final", "majority", "first_full")
 # A median latency beyond this means the receive clock is not the stamps' clock.
 MAX_PLAUSIBLE_LATENCY_MS = 60_000.0
 
@@ -73,6 +75,7 @@ class Forecast:
     decisions: dict[str, str | None]
     stale: bool
     input_quality: float
+    frames_used: int = 0
     truth_id: str | None = None
     matched_by: str = ""
 
@@ -230,6 +233,7 @@ def _read_outputs(
                     },
                     stale=bool(intent.stale),
                     input_quality=float(intent.input_quality),
+                    frames_used=int(intent.frames_used),
                 )
             )
     forecasts.sort(key=lambda f: (f.stamp_ns, f.received_ns))
@@ -307,10 +311,13 @@ def _associate(
             last_match[forecast.track_id] = forecast.truth_id
 
 
-def _track_decision(forecasts: list[Forecast], task: str, rule: str) -> str:
+def _track_decision(forecasts: list[Forecast], task: str, rule: str, window_length: int = 0) -> str:
     known = [f for f in forecasts if f.decisions[task] is not None]
     if not known:
         return UNKNOWN
+    if rule == "first_full":
+        full = [f for f in known if f.frames_used >= window_length]
+        return full[0].decisions[task] if full else UNKNOWN  # type: ignore[return-value]
     if rule == "final":
         fresh = [f for f in known if not f.stale]
         return (fresh or known)[-1].decisions[task]  # type: ignore[return-value]
@@ -435,9 +442,10 @@ def score_bag(
         if forecast.truth_id is not None:
             by_truth[forecast.truth_id].append(forecast)
     ids = sorted(truth)
+    window_length = int(model.get("window_length") or 0)
     decisions = {
         rule: {
-            task: {i: _track_decision(by_truth.get(i, []), task, rule) for i in ids}
+            task: {i: _track_decision(by_truth.get(i, []), task, rule, window_length) for i in ids}
             for task in TASKS
         }
         for rule in DECISION_RULES
@@ -470,6 +478,17 @@ def score_bag(
             if f.truth_id is not None and f.decisions[task] is not None
         ]
         per_message[task] = _task_metrics([p[0] for p in pairs], [p[1] for p in pairs])  # type: ignore[misc]
+    masked = [
+        (truth[f.truth_id].labels["attitude"], f.decisions["attitude"])
+        for f in forecasts
+        if f.truth_id is not None
+        and f.decisions["attitude"] is not None
+        and truth[f.truth_id].labels["attitude"] != NOT_INTERACTING
+    ]
+    per_message["attitude_masked"] = _task_metrics(
+        [p[0] for p in masked],
+        [p[1] for p in masked],  # type: ignore[misc]
+    )
     metrics["per_message"] = per_message
     confusion = {}
     for task in TASKS:
