@@ -101,6 +101,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "Debian/Ubuntu: apt-get install python$REQUIRED_PY-venv"
 fi
 VENV_PY="$VENV/bin/python"
+# The wheels put package.xml files under .venv/share: a colcon run from a parent folder must not
+# mistake them for packages of this workspace.
+touch "$VENV/COLCON_IGNORE"
 [[ "$("$VENV_PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" == "$REQUIRED_PY" ]] ||
   die "$VENV was made with another Python; remove it (rm -rf $VENV) and run setup again."
 
