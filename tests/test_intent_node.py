@@ -170,7 +170,7 @@ def test_empty_heartbeat_without_people(ros):
 def test_three_people_give_three_intents_with_their_stamps_and_shapes(ros, predictor):
     start = len(ros["intents"])
     tracks = {"1": 100.0, "2": 300.0, "3": 500.0}
-    last = publish_tracks(ros, tracks, 1.0, time.time())
+    last = publish_tracks(ros, tracks, predictor.window_spec.duration_s + 0.4, time.time())
     msg = latest_with(ros, set(tracks), start)
     assert msg is not None, ros["node"].log()
     # the intents that arrive after the last pose must carry exactly its stamp
@@ -179,7 +179,7 @@ def test_three_people_give_three_intents_with_their_stamps_and_shapes(ros, predi
     assert {i.track_id for i in msg.intents} == set(tracks)
     n_action = len(predictor.labels.action)
     for intent in msg.intents:
-        assert seconds(intent.header.stamp) == pytest.approx(last, abs=1e-6)
+        assert intent.header.stamp == stamp_of(last)  # exactly, to the nanosecond
         assert intent.header.frame_id == FRAME_ID
         assert len(intent.intent_probabilities) == 3
         assert len(intent.attitude_probabilities) == 3
@@ -195,7 +195,7 @@ def test_three_people_give_three_intents_with_their_stamps_and_shapes(ros, predi
         assert intent.observation_window.sec + intent.observation_window.nanosec * 1e-9 == (
             pytest.approx(expected, abs=1e-6)
         )
-    assert seconds(msg.header.stamp) == pytest.approx(last, abs=1e-6)
+    assert msg.header.stamp == stamp_of(last)
 
 
 def test_probabilities_equal_an_offline_forward_pass(ros, predictor):
@@ -204,11 +204,11 @@ def test_probabilities_equal_an_offline_forward_pass(ros, predictor):
 
     t0 = time.time()
     kp = body_keypoints(250.0)
-    last = publish_tracks(ros, {"same": 250.0}, 0.6, t0)
+    last = publish_tracks(ros, {"same": 250.0}, predictor.window_spec.duration_s + 0.3, t0)
     ros["client"].spin_for(0.3)
     msg = ros["intents"][-1]
     intent = next(i for i in msg.intents if i.track_id == "same")
-    assert seconds(intent.header.stamp) == pytest.approx(last, abs=1e-6)
+    assert intent.header.stamp == stamp_of(last)  # exactly, to the nanosecond
     window = build_window({0: kp}, W, H, predictor.window_spec)
     expected = predictor.predict(window.keypoints[None])
     np.testing.assert_allclose(intent.intent_probabilities, expected["intent"][0], atol=1e-4)

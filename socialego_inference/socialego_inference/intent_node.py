@@ -108,6 +108,8 @@ class IntentNode(SocialEgoLifecycleNode):
         self.timer = None
         self.frame_id = ""
         self._last_fed: dict[str, float] = {}
+        # exact header stamp of each track's newest pose (float seconds lose nanoseconds)
+        self._stamps: dict[str, tuple[float, object]] = {}
         self.poses_in = 0
         self.ticks = 0
 
@@ -209,6 +211,7 @@ class IntentNode(SocialEgoLifecycleNode):
         self.pub = self.info_pub = None
         self.predictor = self.online = self.smoother = None
         self._last_fed.clear()
+        self._stamps.clear()
 
     # -- messages -----------------------------------------------------------------------------
     def model_info(self) -> ModelInfo:
@@ -250,11 +253,9 @@ class IntentNode(SocialEgoLifecycleNode):
             try:
                 keypoints = pose_to_array(pose)
                 # each pose carries its own header (copied from its image); trust it first
-                stamp = stamp_seconds(
-                    pose.header.stamp
-                    if pose.header.stamp.sec or pose.header.stamp.nanosec
-                    else msg.header.stamp
-                )
+                has_own = pose.header.stamp.sec or pose.header.stamp.nanosec
+                stamp_msg = pose.header.stamp if has_own else msg.header.stamp
+                stamp = stamp_seconds(stamp_msg)
                 result = self.online.add(
                     pose.track_id,
                     stamp,
@@ -268,6 +269,7 @@ class IntentNode(SocialEgoLifecycleNode):
                 kind = getattr(exc, "kind", "bad_pose")
                 self.warn_throttled(kind, f"pose of track '{pose.track_id}' skipped: {exc}")
                 continue
+            self._stamps[pose.track_id] = (stamp, stamp_msg)
             if not np.isfinite(keypoints).all():
                 self.warn_throttled(
                     "non_finite", f"track '{pose.track_id}': NaN/inf keypoints treated as unseen"
@@ -295,11 +297,15 @@ class IntentNode(SocialEgoLifecycleNode):
             self.warn_throttled("clock_backwards", "clock jumped back (bag loop?): state reset")
             self.smoother.reset()
             self._last_fed.clear()
+            self._stamps.clear()
         gone = self.online.expire(now)
         if gone:
             self.smoother.forget(gone)
             for tid in gone:
                 self._last_fed.pop(tid, None)
+        if len(self._stamps) > len(self.online):  # evicted or expired tracks
+            live = set(self.online.track_ids)
+            self._stamps = {k: v for k, v in self._stamps.items() if k in live}
         out = SocialIntentArray()
         out.header.frame_id = self.frame_id
         windows = self.online.windows(now)
@@ -311,7 +317,13 @@ class IntentNode(SocialEgoLifecycleNode):
                 probs = None
             if probs is not None:
                 out.intents = [self._intent_msg(i, tw, probs) for i, tw in enumerate(windows)]
-            out.header.stamp = time_msg(max(tw.newest_stamp for tw in windows))
+            if out.intents:
+                newest = max(
+                    out.intents, key=lambda i: (i.header.stamp.sec, i.header.stamp.nanosec)
+                )
+                out.header.stamp = newest.header.stamp
+            else:
+                out.header.stamp = time_msg(max(tw.newest_stamp for tw in windows))
         else:
             out.header.stamp = self.get_clock().now().to_msg()
         self.pub.publish(out)
@@ -328,7 +340,11 @@ class IntentNode(SocialEgoLifecycleNode):
         else:
             decisions = self.smoother.current(tw.track_id)
         msg = SocialIntent()
-        msg.header.stamp = time_msg(tw.newest_stamp)
+        exact = self._stamps.get(tw.track_id)
+        if exact is not None and abs(exact[0] - tw.newest_stamp) < 1e-6:
+            msg.header.stamp = exact[1]
+        else:
+            msg.header.stamp = time_msg(tw.newest_stamp)
         msg.header.frame_id = self.frame_id
         msg.track_id = tw.track_id
         msg.person_id = tw.person_id
