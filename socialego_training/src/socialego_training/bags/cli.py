@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("bag", type=Path, help="bag with /socialego/intents (and the truth)")
     score.add_argument("--truth", type=Path, default=None, help="separate ground-truth bag")
     score.add_argument("--out", type=Path, required=True, help="report folder")
-    score.add_argument("--min-iou", type=float, default=0.3)
+    score.add_argument(
+        "--min-overlap", type=float, default=0.5, help="box intersection over the smaller box"
+    )
     score.add_argument("--tolerance-ms", type=float, default=20.0)
     score.add_argument("--title", default="SocialEgo bag evaluation")
 
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             from .scoring import score_bag
 
             evaluation = score_bag(
-                args.bag, args.truth, min_iou=args.min_iou, tolerance_ms=args.tolerance_ms
+                args.bag, args.truth, min_overlap=args.min_overlap, tolerance_ms=args.tolerance_ms
             )
             report = write_report(evaluation, args.out, title=args.title)
             final = evaluation.metrics["final"]

@@ -7,8 +7,8 @@ either in the same bag or in a separate truth bag.
 
 Matching a published forecast to a labelled person, in order:
 1. the forecast's track id is a labelled track id (pose bags: the labels' ids are the poses' ids);
-2. the pose node's box of that track at that stamp overlaps a labelled box (IoU >= ``min_iou``,
-   one-to-one assignment per image);
+2. the pose node's box of that track at that stamp overlaps a labelled box (intersection over
+   the smaller box >= ``min_overlap``, one-to-one assignment per image);
 3. the track's last match, while that person is still visible;
 4. the only labelled person visible at that stamp.
 Forecasts that match nobody are counted, never scored.
@@ -133,13 +133,16 @@ def latency_summary(values_ms: list[float]) -> dict[str, float | int]:
     }
 
 
-def _box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+def _box_overlap(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> float:
+    """Intersection over the smaller box: a pose estimator's box (from keypoints) is often much
+    tighter than a labelled box of the same person, which IoU would punish."""
     ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
     iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
     ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return iw * ih / smaller if smaller > 0 else 0.0
 
 
 def _boxes(pose_array: Any) -> dict[str, tuple[float, float, float, float]]:
@@ -240,10 +243,10 @@ def _read_outputs(
     return forecasts, pose_boxes, dict(latency), model
 
 
-def _iou_matches(
+def _box_matches(
     pose_boxes: dict[int, dict[str, tuple]],
     truth_boxes: dict[int, dict[str, tuple]],
-    min_iou: float,
+    min_overlap: float,
 ) -> dict[tuple[int, str], str]:
     from scipy.optimize import linear_sum_assignment
 
@@ -253,10 +256,12 @@ def _iou_matches(
         if not predicted or not labelled:
             continue
         pred_ids, truth_ids = list(predicted), list(labelled)
-        iou = np.array([[_box_iou(predicted[p], labelled[t]) for t in truth_ids] for p in pred_ids])
-        rows, cols = linear_sum_assignment(-iou)
+        overlap = np.array(
+            [[_box_overlap(predicted[p], labelled[t]) for t in truth_ids] for p in pred_ids]
+        )
+        rows, cols = linear_sum_assignment(-overlap)
         for r, c in zip(rows, cols):
-            if iou[r, c] >= min_iou:
+            if overlap[r, c] >= min_overlap:
                 matches[(stamp, pred_ids[r])] = truth_ids[c]
     return matches
 
@@ -264,7 +269,7 @@ def _iou_matches(
 def _associate(
     forecasts: list[Forecast],
     truth: dict[str, TruthTrack],
-    iou_matches: dict[tuple[int, str], str],
+    box_matches: dict[tuple[int, str], str],
     tolerance_ns: int,
 ) -> None:
     visible: dict[int, list[str]] = defaultdict(list)
@@ -281,13 +286,13 @@ def _associate(
         return best if best is not None and abs(best - t) <= tolerance_ns else None
 
     # forecasts carry the stamp of their newest pose; allow for stamps rounded on the way
-    match_stamps = sorted({stamp for stamp, _ in iou_matches})
+    match_stamps = sorted({stamp for stamp, _ in box_matches})
 
     def box_match(forecast: Forecast) -> str | None:
         i = bisect.bisect_left(match_stamps, forecast.stamp_ns)
         for stamp in match_stamps[max(0, i - 1) : i + 1]:
             if abs(stamp - forecast.stamp_ns) <= tolerance_ns:
-                if (hit := iou_matches.get((stamp, forecast.track_id))) is not None:
+                if (hit := box_matches.get((stamp, forecast.track_id))) is not None:
                     return hit
         return None
 
@@ -397,7 +402,7 @@ def score_bag(
     outputs_bag: str | Path,
     truth_bag: str | Path | None = None,
     *,
-    min_iou: float = 0.3,
+    min_overlap: float = 0.5,
     tolerance_ms: float = 20.0,
 ) -> BagEvaluation:
     """Score the forecasts in ``outputs_bag`` against the ground truth (same bag by default)."""
@@ -432,7 +437,10 @@ def score_bag(
     ):
         pose_boxes = _read_outputs(truth_bag, defaults)[1]
     _associate(
-        forecasts, truth, _iou_matches(pose_boxes, truth_boxes, min_iou), round(tolerance_ms * 1e6)
+        forecasts,
+        truth,
+        _box_matches(pose_boxes, truth_boxes, min_overlap),
+        round(tolerance_ms * 1e6),
     )
     unmatched = sum(1 for f in forecasts if f.truth_id is None)
     if unmatched:
