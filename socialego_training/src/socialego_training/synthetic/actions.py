@@ -134,14 +134,14 @@ class PoseBuilder:
         self.yaw = self.yaw + np.asarray(weight) * wrap_angle(target - self.yaw)
 
     # --- arms and hands ---------------------------------------------------------------------
-    def idle(self, style: str) -> None:
-        left, right, hand = IDLE_STYLES[style]
-        self.hand_target["left"][:] = left
-        self.hand_target["right"][:] = right
-        for side in ("left", "right"):
-            self.curl[side][:] = HAND_SHAPES[hand]
-        if style != "hang":
-            self._swing = {"left": 0.2, "right": 0.2}
+    def idle(self, style: str, sides: tuple[str, ...] = ("left", "right")) -> None:
+        """Put arms in a resting posture (shared by every class, so posture alone misleads)."""
+        targets = dict(zip(("left", "right"), IDLE_STYLES[style][:2]))
+        for side in sides:
+            self.hand_target[side][:] = targets[side]
+            self.curl[side][:] = HAND_SHAPES[IDLE_STYLES[style][2]]
+            if style != "hang":
+                self._swing[side] = 0.2
 
     def blend_arm(
         self,
@@ -274,6 +274,20 @@ def _elsewhere(scene: Scene, root_xz: np.ndarray, min_angle: float = 0.5) -> np.
     return np.array([root_xz[0] + dist * np.sin(angle), height, root_xz[1] + dist * np.cos(angle)])
 
 
+def _near_robot(scene: Scene, root_xz: np.ndarray) -> np.ndarray:
+    """A point beside the robot (0.5-0.8 rad off the line of sight): not looking at it."""
+    rng = scene.rng
+    angle = yaw_towards(root_xz, np.zeros(2)) + rng.choice([-1, 1]) * rng.uniform(0.5, 0.8)
+    dist = float(np.linalg.norm(root_xz)) * rng.uniform(0.8, 1.2)
+    return np.array(
+        [
+            root_xz[0] + dist * np.sin(angle),
+            rng.uniform(0.3, 1.6),
+            root_xz[1] + dist * np.cos(angle),
+        ]
+    )
+
+
 def _approach(
     scene: Scene, b: PoseBuilder, d0: tuple[float, float], d1: tuple[float, float], speed
 ) -> float:
@@ -296,6 +310,12 @@ def _maybe_fidget(b: PoseBuilder, side: str, p: float = 0.12) -> None:
         b.fidget(side)
 
 
+def _free_arm(b: PoseBuilder, side: str, p: float = 0.35) -> None:
+    """The arm not doing the action sometimes rests in a pocket, on the hip or behind."""
+    if b.scene.rng.random() < p:
+        b.idle(str(b.scene.rng.choice(["pockets", "hips", "behind"])), (side,))
+
+
 # --- the ten actions ------------------------------------------------------------------------
 def handshake(scene: Scene, b: PoseBuilder) -> None:
     rng = scene.rng
@@ -309,6 +329,7 @@ def handshake(scene: Scene, b: PoseBuilder) -> None:
     b.blend_arm("right", target_t, w, palm=MEDIAL, hand="open")
     b.set_hand("right", "hold", ramp(scene.t, on + rise + 0.3, 0.3) * 0.6)
     b.expression("Positive", on)
+    _free_arm(b, "left")
     _maybe_fidget(b, "left")
 
 
@@ -374,6 +395,7 @@ def wave(scene: Scene, b: PoseBuilder) -> None:
     target = base[None] + np.stack([osc, 0 * osc, 0 * osc], -1)
     b.blend_arm(side, target, pulse(scene.t, on, rise, hold, 0.5), PALM_FORWARD, "open")
     b.expression("Positive", on)
+    _free_arm(b, "left" if side == "right" else "right")
     _maybe_fidget(b, "left" if side == "right" else "right")
 
 
@@ -385,7 +407,7 @@ def punch(scene: Scene, b: PoseBuilder) -> None:
         b.root[:] = np.array([rng.uniform(-0.2, 0.2), rng.uniform(0.8, 1.2)])
         b.yaw[:] = yaw_towards(b.root[0], np.zeros(2)) + rng.uniform(-0.3, 0.3)
     guard = np.array([rng.uniform(-0.3, -0.1), rng.uniform(-0.45, -0.25), rng.uniform(0.2, 0.35)])
-    if rng.random() < 0.5:
+    if rng.random() < 0.3:
         for side in ("left", "right"):
             b.blend_arm(side, guard, ramp(scene.t, 0.0, 0.3), PALM_DOWN, "fist")
     else:
@@ -436,6 +458,7 @@ def throw(scene: Scene, b: PoseBuilder) -> None:
     b.root = start[None] + rng.uniform(0.15, 0.4) * w_fwd[:, None] * direction[None]
     b.lean = 0.2 * w_fwd * (1 - w_rest)
     b.held["right"] = "ball"
+    _free_arm(b, "left")
     b.held_visible["right"] = scene.t < on + wind + 0.5 * swing
     b.expression("Negative", on)
 
@@ -485,30 +508,39 @@ def point(scene: Scene, b: PoseBuilder) -> None:
     b.expression("Not_Interacting", on)
 
 
+def _cross_view(scene: Scene, b: PoseBuilder, depth: float, speed: tuple[float, float]) -> None:
+    """Walk across the camera's view, starting inside it."""
+    rng = scene.rng
+    direction = rng.choice([-1.0, 1.0])
+    start = np.array([-direction * rng.uniform(0.0, 0.9) * scene.view_tan * depth, depth])
+    heading = direction * np.pi / 2 + rng.uniform(-0.6, 0.6)
+    end = start + 8.0 * np.array([np.sin(heading), np.cos(heading)])
+    b.set_path(b.walk_between(start, end, rng.uniform(*speed), rng.uniform(0.0, 0.3)))
+    b.yaw[:] = heading
+
+
 def gaze(scene: Scene, b: PoseBuilder) -> None:
     rng = scene.rng
     depth = rng.uniform(1.5, 4.0)
     start = _start_in_view(scene, depth, 0.6)
-    if rng.random() < 0.2:  # drifting slowly while watching
-        heading = rng.uniform(-np.pi, np.pi)
-        end = start + rng.uniform(0.5, 1.5) * np.array([np.sin(heading), np.cos(heading)])
-        end[1] = max(end[1], 1.2)
-        b.set_path(b.walk_between(start, end, rng.uniform(0.3, 0.7), 0.0))
+    b.idle(str(rng.choice(list(IDLE_STYLES))))
+    if rng.random() < 0.3:  # walks by, watching the robot
+        _cross_view(scene, b, depth, (0.5, 1.2))
+        b.idle("hang")
     else:
         b.root[:] = start
-    b.yaw[:] = yaw_towards(start, np.zeros(2)) + rng.uniform(-1.0, 1.0)
-    b.idle(str(rng.choice(list(IDLE_STYLES))))
-    b.head_follow[:] = rng.uniform(0.6, 1.0)
-    if rng.random() < 0.5:  # turns to the robot after looking elsewhere
-        on = _onset(rng)
-        b.look_at(_elsewhere(scene, start), 1 - ramp(scene.t, on, rng.uniform(0.3, 0.6)))
+        b.yaw[:] = yaw_towards(start, np.zeros(2)) + rng.uniform(-1.0, 1.0)
+    b.head_follow[:] = rng.uniform(0.45, 1.0)
+    if rng.random() < 0.3:  # turns to the robot after looking elsewhere
+        on = 0.6 * _onset(rng)
+        b.look_at(_elsewhere(scene, b.root[0]), 1 - ramp(scene.t, on, rng.uniform(0.2, 0.4)))
     b.expression("Not_Interacting")
     _maybe_fidget(b, "right", 0.2)
 
 
 def leave(scene: Scene, b: PoseBuilder) -> None:
     rng = scene.rng
-    start = _start_in_view(scene, rng.uniform(0.9, 2.0), 0.4)
+    start = _start_in_view(scene, rng.uniform(1.0, 2.8), 0.5)
     b.root[:] = start
     b.yaw[:] = yaw_towards(start, np.zeros(2)) + rng.uniform(-0.35, 0.35)
     if rng.random() < 0.3:  # just finished shaking hands: the arm comes down
@@ -534,14 +566,10 @@ def leave(scene: Scene, b: PoseBuilder) -> None:
 
 def no_response(scene: Scene, b: PoseBuilder) -> None:
     rng = scene.rng
-    kind = rng.choice(["walk_past", "stand", "wander"], p=[0.45, 0.4, 0.15])
+    kind = rng.choice(["walk_past", "stand", "wander"], p=[0.35, 0.5, 0.15])
     depth = rng.uniform(1.5, 4.5)
     if kind == "walk_past":
-        direction = rng.choice([-1.0, 1.0])
-        start = np.array([-direction * rng.uniform(0.3, 0.95) * scene.view_tan * depth, depth])
-        heading = direction * np.pi / 2 + rng.uniform(-0.6, 0.6)
-        end = start + 8.0 * np.array([np.sin(heading), np.cos(heading)])
-        b.set_path(b.walk_between(start, end, rng.uniform(0.7, 1.5), 0.0))
+        _cross_view(scene, b, depth, (0.7, 1.5))
         ahead = np.stack(
             [
                 b.root[:, 0] + 4 * np.sin(b.yaw),
@@ -553,9 +581,8 @@ def no_response(scene: Scene, b: PoseBuilder) -> None:
         b.look_at(ahead)
         if rng.random() < 0.4:
             on = _onset(rng)
-            b.look_at(
-                _elsewhere(scene, start, 0.3), pulse(scene.t, on, 0.3, rng.uniform(0.3, 1.0), 0.3)
-            )
+            glance = pulse(scene.t, on, 0.3, rng.uniform(0.3, 1.0), 0.3)
+            b.look_at(_elsewhere(scene, b.root[0], 0.3), glance)
     elif kind == "stand":
         start = _start_in_view(scene, depth, 0.6)
         b.root[:] = start
@@ -569,13 +596,18 @@ def no_response(scene: Scene, b: PoseBuilder) -> None:
             fwd = np.array([np.sin(b.yaw[0]), 0.0, np.cos(b.yaw[0])])
             phone = np.array([start[0], 1.0, start[1]]) + 0.4 * fwd
             b.look_at(phone)
+        elif rng.random() < 0.4:  # faces the robot's way but looks just past it
+            b.idle(str(rng.choice(list(IDLE_STYLES))))
+            b.yaw[:] = yaw_towards(start, np.zeros(2)) + rng.uniform(-1.0, 1.0)
+            b.head_follow[:] = rng.uniform(0.3, 0.6)
+            b.look_at(_near_robot(scene, start))
         else:
             b.idle(str(rng.choice(list(IDLE_STYLES))))
             b.head_follow[:] = rng.uniform(0.3, 0.8)
-            b.look_at(_elsewhere(scene, start, 0.35))
+            b.look_at(_elsewhere(scene, start, 0.5))
             if rng.random() < 0.5:  # glances around
                 on = _onset(rng)
-                b.look_at(_elsewhere(scene, start, 0.35), ramp(scene.t, on, rng.uniform(0.3, 0.6)))
+                b.look_at(_elsewhere(scene, start, 0.5), ramp(scene.t, on, rng.uniform(0.3, 0.6)))
         _maybe_fidget(b, "right", 0.25)
     else:
         start = _start_in_view(scene, depth, 0.6)

@@ -199,14 +199,14 @@ def face_points_2d(smile: np.ndarray, brow: np.ndarray, mouth_open: np.ndarray) 
     pts = np.repeat(FACE_TEMPLATE[None], n, 0).copy()
     # mouth corners rise (smile) or drop (frown), the lip line bends with them; a smile widens
     width = (_MOUTH_X / 0.3) ** 2
-    pts[:, 48:68, 1] += 0.14 * smile[:, None] * width[None]
+    pts[:, 48:68, 1] += 0.22 * smile[:, None] * width[None]
     pts[:, 48:68, 0] *= 1.0 + 0.12 * smile[:, None]
     pts[:, _LOWER_LIP, 1] -= 0.16 * mouth_open[:, None]
     pts[:, _UPPER_INNER, 1] += 0.02 * mouth_open[:, None]
     # anger lowers and tilts the inner brows
     inner_weight = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-    pts[:, 17:22, 1] -= 0.12 * brow[:, None] * inner_weight[None]
-    pts[:, 22:27, 1] -= 0.12 * brow[:, None] * inner_weight[::-1][None]
+    pts[:, 17:22, 1] -= 0.16 * brow[:, None] * inner_weight[None]
+    pts[:, 22:27, 1] -= 0.16 * brow[:, None] * inner_weight[::-1][None]
     return pts
 
 

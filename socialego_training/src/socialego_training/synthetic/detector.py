@@ -19,6 +19,9 @@ from .camera import Camera
 _HEAD_POINTS = np.r_[np.arange(0, 5), np.arange(FACE.start, FACE.stop)]
 
 
+GAZE_ARROW_M = 1.0  # metres at the person that a gaze across the line of sight spans
+
+
 @dataclass
 class Detections:
     """Per-frame detector output of one person (F frames of the person's life in the video)."""
@@ -47,7 +50,7 @@ class NoiseLevel:
             joint_drop=float(rng.uniform(0.0, 0.05)),
             hand_drop=float(rng.uniform(0.0, 0.12)),
             frame_miss=float(rng.choice([0.0, rng.uniform(0.02, 0.12)], p=[0.4, 0.6])),
-            gaze_deg=float(rng.uniform(5.0, 14.0)),
+            gaze_deg=float(rng.uniform(3.0, 9.0)),
         )
 
 
@@ -93,7 +96,7 @@ def detect(
     sigma = np.empty((n, 133))
     sigma[:, BODY] = (0.008 * shape.height * ppm + 0.4)[:, None]
     sigma[:, FEET] = (0.01 * shape.height * ppm + 0.5)[:, None]
-    sigma[:, FACE] = (0.06 * head_px + 0.35)[:, None]
+    sigma[:, FACE] = (0.045 * head_px + 0.3)[:, None]
     sigma[:, HANDS] = (0.05 * hand_px + 0.45)[:, None]
     sigma *= noise.pixel * (1.3 - 0.5 * score)
     xy = uv + rng.normal(size=(n, 133, 2)) * sigma[..., None]
@@ -154,7 +157,7 @@ def _gaze(
     rng: np.random.Generator,
     noise: NoiseLevel,
 ) -> np.ndarray:
-    """Head point and gaze target in the image (MCGaze-like): the target is 3D-projected."""
+    """Head point and gaze target in the image: head + the gaze direction's image-plane part."""
     n = len(frames)
     eye = points.eye_center
     direction = points.gaze_target - eye
@@ -166,12 +169,17 @@ def _gaze(
     err = np.deg2rad(noise.gaze_deg * (1 + 2.5 * away))[:, None]
     direction = direction + err * rng.normal(size=(n, 3))
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
-    dist_to_cam = np.linalg.norm(camera.position[None] - eye, axis=-1, keepdims=True)
-    target3 = eye + np.minimum(1.0, 0.6 * dist_to_cam) * direction
+    # the image shows the part of the gaze direction across the line of sight (as gaze arrows
+    # do): looking straight at the robot gives a near-zero vector at any distance
+    sight = eye - camera.position[None]
+    sight /= np.linalg.norm(sight, axis=-1, keepdims=True)
+    across = direction - np.sum(direction * sight, -1, keepdims=True) * sight
+    target3 = eye + GAZE_ARROW_M * across
     head_uv, _ = camera.project(eye[:, None], frames)
     target_uv, _ = camera.project(target3[:, None], frames)
-    head_uv = head_uv[:, 0] + rng.normal(0, 1.0, (n, 2))
-    target_uv = target_uv[:, 0]
+    jitter = rng.normal(0, 1.0, (n, 2))  # the head point's error moves the whole arrow
+    head_uv = head_uv[:, 0] + jitter
+    target_uv = target_uv[:, 0] + jitter
     out = np.concatenate([head_uv, target_uv], -1)
     out[:, 0::2] = np.clip(out[:, 0::2], 0, camera.width - 1)
     out[:, 1::2] = np.clip(out[:, 1::2], 0, camera.height - 1)
