@@ -293,6 +293,7 @@ class BagReplay:
             if live is not None:
                 live.stop()
             executor.shutdown(timeout_sec=1.0)
+            spinner.join(timeout=2.0)  # a thread still in spin() at exit aborts the process
             self.node.destroy_node()
             self.reader.close()
             if self.writer is not None:
