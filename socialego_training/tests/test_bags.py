@@ -275,8 +275,8 @@ def _model_info(store):
     )
 
 
-def write_hand_checked_bag(path: Path) -> None:
-    with BagWriter(path) as bag:
+def write_hand_checked_bag(path: Path, storage: str = "mcap") -> None:
+    with BagWriter(path, storage=storage) as bag:
         store = bag.typestore
         bag.write(MODEL_INFO_TOPIC, MODEL_INFO_TYPE, _model_info(store), T0)
         for k in range(11):
@@ -438,6 +438,10 @@ def test_scoring_needs_truth_and_outputs(tmp_path):
     # the truth may come from another bag
     separate = score_bag(tmp_path / "out", truth_bag=tmp_path / "out")
     assert separate.metrics == score_bag(tmp_path / "out").metrics
+    # bags recorded elsewhere may use the sqlite3 storage (ros2 bag's default before Iron)
+    write_hand_checked_bag(tmp_path / "db3", storage="sqlite3")
+    assert any(p.suffix == ".db3" for p in (tmp_path / "db3").iterdir())
+    assert score_bag(tmp_path / "db3").metrics == separate.metrics
 
 
 def test_latency_from_mismatched_clocks_is_not_reported(tmp_path):

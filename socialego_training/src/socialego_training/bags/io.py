@@ -30,13 +30,16 @@ class BagWriter:
     Use as a context manager; ``write`` takes a rosbags message object, ``write_raw`` CDR bytes.
     """
 
-    def __init__(self, path: str | Path, *, compress: bool = True) -> None:
+    def __init__(self, path: str | Path, *, compress: bool = True, storage: str = "mcap") -> None:
         self.path = Path(path)
         if self.path.exists():
             raise FileExistsError(f"bag {self.path} exists already; remove it or choose another")
+        plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+        if storage not in plugins:
+            raise ValueError(f"unknown bag storage {storage!r}; known: {sorted(plugins)}")
         self.typestore = socialego_typestore()
-        self._writer = Writer(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
-        if compress:
+        self._writer = Writer(self.path, version=9, storage_plugin=plugins[storage])
+        if compress and storage == "mcap":
             self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
         self._connections: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
