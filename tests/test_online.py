@@ -249,3 +249,41 @@ def test_decision_smoother_retain_and_forget():
     assert len(smoother) == 1
     smoother.forget(["b"])
     assert len(smoother) == 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_resampling_equals_the_build_window_path(seed):
+    """Random camera rates, jitter, gaps and NaNs: the vectorised window equals the one built by
+    window.build_window (the training code path)."""
+    rng = np.random.default_rng(seed)
+    spec = WindowSpec(
+        length=int(rng.integers(1, 12)),
+        stride=int(rng.integers(1, 4)),
+        source_fps=float(rng.choice([10.0, 15.0, 30.0])),
+        normalisation=str(rng.choice(["centered", "signed"])),
+    )
+    online = OnlineWindows(spec)
+    t = 100.0
+    for _ in range(int(rng.integers(1, 60))):
+        t += float(rng.choice([1 / 60, 1 / 30, 1 / 10, 0.3, spec.stride / spec.source_fps]))
+        t += float(rng.normal(0, 0.002))
+        kp = rng.uniform(-50, 700, size=(133, 3)).astype(np.float32)
+        kp[:, 2] = rng.uniform(0, 1, size=133)
+        kp[rng.integers(0, 133)] = np.nan
+        online.add("a", t, kp, W, H, "COCO_WHOLEBODY133")
+        fast = online.window("a").window
+        reference = online._resample_reference("a")
+        np.testing.assert_allclose(fast.keypoints, reference.keypoints, atol=1e-6)
+        assert fast.observed.tolist() == reference.observed.tolist()
+
+
+def test_window_cache_follows_new_poses():
+    spec = WindowSpec(length=3, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec, OnlineConfig(min_frames=1))
+    online.add("a", 1.0, pose133(100.0), W, H, "COCO_WHOLEBODY133")
+    first = online.window("a").window
+    assert online.window("a").window is first  # cached while nothing changed
+    online.add("a", 1.0, pose133(200.0), W, H, "COCO_WHOLEBODY133")  # replaced, same stamp
+    second = online.window("a").window
+    assert second is not first
+    assert (second.keypoints[-1, 0, 0] + 0.5) * W == pytest.approx(200.0)

@@ -31,6 +31,7 @@ from socialego_perception.node_common import (
     LATCHED,
     RELIABLE_OUT,
     SocialEgoLifecycleNode,
+    floats,
     qos_profile,
     run_lifecycle_node,
     stamp_seconds,
@@ -110,6 +111,7 @@ class IntentNode(SocialEgoLifecycleNode):
         self._last_fed: dict[str, float] = {}
         # exact header stamp of each track's newest pose (float seconds lose nanoseconds)
         self._stamps: dict[str, tuple[float, object]] = {}
+        self._prob_cache: dict[str, tuple[object, dict]] = {}
         self.poses_in = 0
         self.ticks = 0
 
@@ -212,6 +214,7 @@ class IntentNode(SocialEgoLifecycleNode):
         self.predictor = self.online = self.smoother = None
         self._last_fed.clear()
         self._stamps.clear()
+        self._prob_cache.clear()
 
     # -- messages -----------------------------------------------------------------------------
     def model_info(self) -> ModelInfo:
@@ -298,6 +301,7 @@ class IntentNode(SocialEgoLifecycleNode):
             self.smoother.reset()
             self._last_fed.clear()
             self._stamps.clear()
+            self._prob_cache.clear()
         gone = self.online.expire(now)
         if gone:
             self.smoother.forget(gone)
@@ -310,11 +314,7 @@ class IntentNode(SocialEgoLifecycleNode):
         out.header.frame_id = self.frame_id
         windows = self.online.windows(now)
         if windows:
-            try:
-                probs = self.predictor.predict(stack(windows))
-            except (ValueError, RuntimeError) as exc:
-                self.warn_throttled("inference_failed", f"forward pass failed: {exc}")
-                probs = None
+            probs = self._probabilities(windows)
             if probs is not None:
                 out.intents = [self._intent_msg(i, tw, probs) for i, tw in enumerate(windows)]
             if out.intents:
@@ -329,6 +329,31 @@ class IntentNode(SocialEgoLifecycleNode):
         self.pub.publish(out)
         self.ticks += 1
         self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+
+    def _probabilities(self, windows) -> dict[str, np.ndarray] | None:
+        """One batched forward pass over the tracks whose window changed since the last tick;
+        unchanged windows reuse their probabilities (windows are cached objects)."""
+        changed = [
+            i
+            for i, tw in enumerate(windows)
+            if self._prob_cache.get(tw.track_id, (None,))[0] is not tw.window
+        ]
+        if changed:
+            try:
+                fresh = self.predictor.predict(stack([windows[i] for i in changed]))
+            except (ValueError, RuntimeError) as exc:
+                self.warn_throttled("inference_failed", f"forward pass failed: {exc}")
+                return None
+            for row, i in enumerate(changed):
+                tw = windows[i]
+                self._prob_cache[tw.track_id] = (tw.window, {t: fresh[t][row] for t in TASKS})
+        if len(self._prob_cache) > len(windows):
+            live = {tw.track_id for tw in windows}
+            self._prob_cache = {k: v for k, v in self._prob_cache.items() if k in live}
+        return {
+            task: np.stack([self._prob_cache[tw.track_id][1][task] for tw in windows])
+            for task in TASKS
+        }
 
     def _intent_msg(self, i: int, tw, probs: dict[str, np.ndarray]) -> SocialIntent:
         labels = self.predictor.labels
@@ -354,9 +379,9 @@ class IntentNode(SocialEgoLifecycleNode):
         msg.action_label = (
             labels.action[decisions["action"]] if decisions["action"] != UNKNOWN_DECISION else ""
         )
-        msg.intent_probabilities = [float(v) for v in p["intent"]]
-        msg.attitude_probabilities = [float(v) for v in p["attitude"]]
-        msg.action_probabilities = [float(v) for v in p["action"]]
+        msg.intent_probabilities = floats(p["intent"])
+        msg.attitude_probabilities = floats(p["attitude"])
+        msg.action_probabilities = floats(p["action"])
         msg.observation_window = seconds_to_duration(self.predictor.window_spec.duration_s)
         msg.frames_used = tw.frames_used
         msg.input_quality = float(tw.input_quality)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import array
 import time
 from collections import defaultdict
 
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
@@ -67,6 +69,13 @@ LATCHED = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
+
+
+def floats(values) -> array.array:
+    """float32 array.array for a float32[] message field (fast in rclpy, unlike lists)."""
+    out = array.array("f")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
+    return out
 
 
 def stamp_seconds(stamp) -> float:

@@ -7,7 +7,6 @@ A thin adapter around socialego_perception.backends / tracking / conversions.
 
 from __future__ import annotations
 
-import array
 import time
 
 import numpy as np
@@ -24,18 +23,13 @@ from socialego_perception.conversions import (
 from socialego_perception.node_common import (
     RELIABLE_OUT,
     SocialEgoLifecycleNode,
+    floats,
     qos_profile,
     run_lifecycle_node,
     stamp_seconds,
 )
 from socialego_perception.paramspec import POSE_PARAMS
 from socialego_perception.tracking import PoseTracker, TrackerConfig
-
-
-def floats(values: np.ndarray) -> array.array:
-    out = array.array("f")
-    out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
-    return out
 
 
 def resolve_onnx_device(device: str) -> tuple[str, str | None]:

@@ -23,7 +23,7 @@ from enum import Enum
 import numpy as np
 
 from socialego_core.layouts import Layout, get_layout
-from socialego_core.window import Window, WindowSpec, build_window
+from socialego_core.window import Window, WindowSpec, build_window, normalise_keypoints
 
 # Stamps closer than this are the same instant (float rounding of ROS stamps).
 _STAMP_EPS_S = 1e-6
@@ -140,6 +140,7 @@ class OnlineWindows:
         self._max_samples = 8 * spec.length * spec.stride + 64
         self._tracks: OrderedDict[str, deque[_Sample]] = OrderedDict()
         self._person_ids: dict[str, str] = {}
+        self._cache: dict[str, tuple[_Sample, int, Window]] = {}
         self._last_now: float | None = None
 
     def __len__(self) -> int:
@@ -152,6 +153,7 @@ class OnlineWindows:
     def reset(self) -> None:
         self._tracks.clear()
         self._person_ids.clear()
+        self._cache.clear()
         self._last_now = None
 
     def observe_time(self, now_s: float) -> bool:
@@ -190,6 +192,7 @@ class OnlineWindows:
             if len(self._tracks) >= self.config.max_tracks:
                 evicted, _ = self._tracks.popitem(last=False)
                 self._person_ids.pop(evicted, None)
+                self._cache.pop(evicted, None)
                 result = AddResult.EVICTED_OTHER
             buffer = deque(maxlen=self._max_samples)
             self._tracks[track_id] = buffer
@@ -224,37 +227,21 @@ class OnlineWindows:
         for tid in gone:
             del self._tracks[tid]
             self._person_ids.pop(tid, None)
+            self._cache.pop(tid, None)
         return gone
 
     def window(self, track_id: str, now_s: float | None = None) -> TrackWindow:
-        """The model window of one track ending at its newest pose. KeyError for unknown ids."""
+        """The model window of one track ending at its newest pose. KeyError for unknown ids.
+
+        Cached per track until its next pose, so ticks faster than the camera cost nothing.
+        """
         buffer = self._tracks[track_id]
         newest = buffer[-1]
-        period = self.sample_period_s
-        times = [
-            newest.stamp - (self.spec.length - 1 - k) * period for k in range(self.spec.length)
-        ]
-        # frame ids k * stride so that build_window sees exactly the training loader's layout;
-        # id -stride holds the pose that seeds the fill before the first new pose
-        frames: dict[int, np.ndarray] = {}
-        seed: np.ndarray | None = None
-        for sample in buffer:
-            if sample.stamp <= times[0] - period + _STAMP_EPS_S:
-                seed = sample.keypoints
-                continue
-            # slot k covers (times[k] - period, times[k]]; the newest pose in it wins
-            k = math.ceil((sample.stamp - times[0]) / period - _STAMP_EPS_S * 1e3)
-            k = min(max(k, 0), self.spec.length - 1)
-            frames[k * self.spec.stride] = sample.keypoints
-        if seed is not None and 0 not in frames:
-            frames[-self.spec.stride] = seed
-        window = build_window(
-            frames,
-            newest.width,
-            newest.height,
-            self._inner_spec,
-            first_frame_id=0,
-        )
+        cached = self._cache.get(track_id)
+        if cached is None or cached[0] is not newest or cached[1] != len(buffer):
+            cached = (newest, len(buffer), self._resample(buffer))
+            self._cache[track_id] = cached
+        window = cached[2]
         frames_used = int(window.observed.sum())
         stale = frames_used < self.config.min_frames
         if now_s is not None and now_s - newest.stamp > self.config.stale_after_s:
@@ -268,6 +255,54 @@ class OnlineWindows:
             input_quality=window.input_quality,
             stale=stale,
         )
+
+    def _sample_times(self, newest_stamp: float) -> np.ndarray:
+        steps = np.arange(self.spec.length - 1, -1, -1, dtype=np.float64)
+        return newest_stamp - steps * self.sample_period_s
+
+    def _resample(self, buffer: deque[_Sample]) -> Window:
+        """Vectorised resampling (same result as ``_resample_reference``, which tests compare):
+        sample time k takes the newest pose at or before it; it is observed when that pose
+        falls in (t_k - period, t_k]; before the first pose the window stays zero."""
+        newest = buffer[-1]
+        period = self.sample_period_s
+        # a pose up to 0.1 % of a period late still belongs to the slot (stamp rounding)
+        slack = period * 1e-3
+        samples = list(buffer)
+        stamps = np.array([s.stamp for s in samples], dtype=np.float64)
+        times = self._sample_times(newest.stamp)
+        index = np.searchsorted(stamps, times + slack, side="right") - 1
+        filled = index >= 0
+        safe = np.maximum(index, 0)
+        observed = filled & (stamps[safe] > times - period + slack)
+        keypoints = np.array([samples[i].keypoints for i in safe.tolist()])  # (T, J, 3) pixels
+        normalised = normalise_keypoints(
+            keypoints, newest.width, newest.height, self.spec.normalisation
+        )
+        normalised[~filled] = 0.0
+        return Window(keypoints=normalised.astype(np.float32, copy=False), observed=observed)
+
+    def _resample_reference(self, track_id: str) -> Window:
+        """The same window through ``window.build_window`` itself (the training code path)."""
+        buffer = self._tracks[track_id]
+        newest = buffer[-1]
+        period = self.sample_period_s
+        times = self._sample_times(newest.stamp)
+        # frame ids k * stride so that build_window sees exactly the training loader's layout;
+        # id -stride holds the pose that seeds the fill before the first new pose
+        frames: dict[int, np.ndarray] = {}
+        seed: np.ndarray | None = None
+        for sample in buffer:
+            if sample.stamp <= times[0] - period + period * 1e-3:
+                seed = sample.keypoints
+                continue
+            # slot k covers (times[k] - period, times[k]]; the newest pose in it wins
+            k = math.ceil((sample.stamp - times[0]) / period - 1e-3)
+            k = min(max(k, 0), self.spec.length - 1)
+            frames[k * self.spec.stride] = sample.keypoints
+        if seed is not None and 0 not in frames:
+            frames[-self.spec.stride] = seed
+        return build_window(frames, newest.width, newest.height, self._inner_spec, first_frame_id=0)
 
     def windows(self, now_s: float | None = None) -> list[TrackWindow]:
         """Windows of every buffered track (oldest updated first)."""

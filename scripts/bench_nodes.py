@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Benchmarks of the ROS nodes on this machine (prints figures; asserts nothing).
+
+1. Pose backends: frames per second at 640x480 (decode + estimator + tracker, in process) on
+   real footage (Sports2D demo, two people), per available backend.
+2. Intent node (separate process, real DDS): time per inference tick (from its diagnostics) and
+   pose-message -> intent-message latency with 1, 5 and 20 people.
+3. End to end (pose node + intent node processes): images published at --camera-fps, latency
+   from the image's header stamp to the arrival of the intent carrying it, and images per
+   second the pose node keeps up with.
+
+    source setup.env && python scripts/bench_nodes.py [--frames 60] [--yolo-model m.onnx]
+
+Targets on the 2-core CPU: 15 images/s end to end with the default estimator; < 5 ms of
+intent-node time per frame with 20 people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # footage + node harness helpers
+
+
+def pct(values, q):
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def bench_backends(args) -> dict[str, float]:
+    from footage import FILES, video_frames
+    from socialego_perception.backends import BackendError, create_backend
+    from socialego_perception.tracking import PoseTracker
+
+    if not FILES["sports2d_demo.mp4"].is_file():
+        print("  footage missing: run scripts/fetch_footage.sh")
+        return {}
+    import cv2
+
+    frames = [
+        cv2.resize(f, (640, 480))
+        for f in video_frames("sports2d_demo.mp4", count=args.frames, step=2, start=60, width=640)
+    ]
+    configs = [
+        ("mediapipe (pose, multi-person)", "mediapipe", {"mediapipe_mode": "pose"}),
+        ("mediapipe (holistic, 1 person)", "mediapipe", {"mediapipe_mode": "holistic"}),
+    ]
+    if args.yolo_model:
+        configs.append(
+            ("yolo_onnx (AGPL-3.0 weights)", "yolo_onnx", {"yolo_model_path": args.yolo_model})
+        )
+    if args.wholebody_model:
+        configs.append(
+            (
+                "onnx_wholebody (mediapipe boxes)",
+                "onnx_wholebody",
+                {"wholebody_model_path": args.wholebody_model},
+            )
+        )
+    results = {}
+    for label, name, kwargs in configs:
+        try:
+            backend = create_backend(name, device="cpu", threads=args.threads, **kwargs)
+        except BackendError as exc:
+            print(f"  {label:36s} skipped: {exc}")
+            continue
+        tracker = PoseTracker()
+        for f in frames[:3]:  # warm-up
+            tracker.update(backend.infer(f))
+        times, people = [], []
+        for f in frames:
+            t0 = time.perf_counter()
+            tracked = tracker.update(backend.infer(f))
+            times.append(time.perf_counter() - t0)
+            people.append(len(tracked))
+        backend.close()
+        fps = 1.0 / statistics.mean(times)
+        results[label] = fps
+        print(
+            f"  {label:36s} {fps:6.1f} frames/s  (mean {1000 * statistics.mean(times):6.1f} ms, "
+            f"p95 {1000 * pct(times, 95):6.1f} ms, {statistics.mean(people):.1f} tracked/frame, "
+            f"{len(frames)} frames)"
+        )
+    return results
+
+
+def body(cx: float) -> np.ndarray:
+    kp = np.zeros((133, 3), np.float32)
+    kp[:17, 0] = cx + np.tile([-10.0, 10.0], 9)[:17]
+    kp[:17, 1] = np.linspace(100, 420, 17)
+    kp[:17, 2] = 0.9
+    return kp
+
+
+def bench_intent_node(args) -> None:
+
+    for people in (1, 5, 20):
+        _bench_intent_people(people, args)
+
+
+def _bench_intent_people(people: int, args) -> None:
+    import array
+
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rosnode_harness import NodeProcess, RosClient, unique_domain_id
+
+    from socialego_msgs.msg import SocialIntentArray, WholeBodyPose, WholeBodyPoseArray
+
+    domain = unique_domain_id()
+    node = NodeProcess(
+        "socialego_inference",
+        "intent_node",
+        domain,
+        {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64},
+    )
+    client = RosClient(domain)
+    pub = client.node.create_publisher(WholeBodyPoseArray, "/socialego/poses", 10)
+    intents = client.collect(SocialIntentArray, "/socialego/intents")
+    diags = client.collect(DiagnosticArray, "/diagnostics")
+    client.spin_until(lambda: pub.get_subscription_count() > 0 and intents, 90)
+    sent: dict[tuple[int, int], float] = {}
+    latencies: list[float] = []
+    seen: set[tuple[int, int]] = set()
+
+    def on_intent(msg):
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        if msg.intents and key in sent and key not in seen:
+            seen.add(key)
+            latencies.append(time.monotonic() - sent[key])
+
+    client.node.create_subscription(SocialIntentArray, "/socialego/intents", on_intent, 10)
+    duration, rate = args.intent_seconds, 30.0
+    start = time.monotonic()
+    i = 0
+    while time.monotonic() - start < duration:
+        t = time.time()
+        stamp = Time(sec=int(t), nanosec=int((t - int(t)) * 1e9))
+        msg = WholeBodyPoseArray()
+        msg.header.stamp = stamp
+        msg.header.frame_id = "cam"
+        for k in range(people):
+            kp = body(20 + 30 * k)
+            pose = WholeBodyPose(track_id=str(k), layout=2, image_width=640, image_height=480)
+            pose.header = msg.header
+            pose.x, pose.y, pose.score = (array.array("f", kp[:, c].tolist()) for c in range(3))
+            pose.track_state = 2
+            msg.poses.append(pose)
+        sent[(stamp.sec, stamp.nanosec)] = time.monotonic()
+        pub.publish(msg)
+        i += 1
+        client.spin_for(max(0.0, start + i / rate - time.monotonic()))
+    client.spin_for(0.5)
+    ticks = [
+        float(kv.value)
+        for m in diags[len(diags) // 3 :]
+        for s in m.status
+        if s.name.endswith("intent_node")
+        for kv in s.values
+        if kv.key == "processing_ms"
+    ]
+    print(
+        f"  {people:2d} people: intent-node time per tick {statistics.mean(ticks):5.2f} ms "
+        f"(EMA from /diagnostics); pose msg -> intent msg latency median "
+        f"{1000 * statistics.median(latencies):5.1f} ms, p95 {1000 * pct(latencies, 95):5.1f} "
+        f"ms (30 Hz inference timer, {len(latencies)} poses)"
+    )
+    client.close()
+    node.stop()
+
+
+def bench_end_to_end(args) -> None:
+    import cv2
+    from footage import FILES, video_frames
+    from rosnode_harness import NodeProcess, RosClient, unique_domain_id
+    from sensor_msgs.msg import Image
+    from socialego_perception.conversions import fill_image_msg
+
+    from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
+
+    if not FILES["sports2d_demo.mp4"].is_file():
+        print("  footage missing: run scripts/fetch_footage.sh")
+        return
+    frames = [
+        cv2.resize(f, (640, 480))
+        for f in video_frames("sports2d_demo.mp4", count=args.frames, step=1, start=60, width=640)
+    ]
+    domain = unique_domain_id()
+    pose = NodeProcess(
+        "socialego_perception",
+        "pose_node",
+        domain,
+        {"max_persons": 3, "diagnostics_period_s": 1.0},
+        {"image": "/camera/image_raw"},
+    )
+    intent = NodeProcess(
+        "socialego_inference",
+        "intent_node",
+        domain,
+        {"inference_rate_hz": 30.0},
+    )
+    client = RosClient(domain)
+    pub = client.node.create_publisher(Image, "/camera/image_raw", 1)
+    poses = client.collect(WholeBodyPoseArray, "/socialego/poses")
+    intents_rx: list[tuple[float, object]] = []
+    client.node.create_subscription(
+        SocialIntentArray, "/socialego/intents", lambda m: intents_rx.append((time.time(), m)), 10
+    )
+    client.spin_until(
+        lambda: (
+            pub.get_subscription_count() > 0
+            and client.node.count_publishers("/socialego/intents") > 0
+        ),
+        120,
+    )
+    # warm-up until the pose node answers
+    warm = fill_image_msg(Image(), frames[0])
+    client.spin_until(lambda: (pub.publish(warm), len(poses) > 0)[1], 60)
+    sent_stamps = set()
+    n_poses_before = len(poses)
+    start = time.monotonic()
+    for i, rgb in enumerate(frames):
+        msg = fill_image_msg(Image(), rgb)
+        t = time.time()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = int(t), int((t - int(t)) * 1e9)
+        msg.header.frame_id = "cam"
+        sent_stamps.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
+        pub.publish(msg)
+        client.spin_for(max(0.0, start + (i + 1) / args.camera_fps - time.monotonic()))
+    elapsed = time.monotonic() - start
+    client.spin_for(1.0)
+    processed = len(poses) - n_poses_before
+    latency = {}
+    for rx, m in intents_rx:
+        for it in m.intents:
+            key = (it.header.stamp.sec, it.header.stamp.nanosec)
+            if key in sent_stamps and key not in latency:
+                latency[key] = rx - (key[0] + key[1] * 1e-9)
+    values = list(latency.values())
+    print(
+        f"  camera {args.camera_fps:.0f} images/s for {elapsed:.1f} s: pose node processed "
+        f"{processed}/{len(frames)} images = {processed / elapsed:.1f} images/s"
+    )
+    if values:
+        print(
+            f"  image stamp -> intent arrival: median {1000 * statistics.median(values):.0f} ms, "
+            f"p95 {1000 * pct(values, 95):.0f} ms over {len(values)} stamped intents"
+        )
+    else:
+        print("  no intent carried an image stamp (nobody tracked?)")
+    client.close()
+    pose.stop()
+    intent.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60, help="frames per measurement")
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0=default)")
+    parser.add_argument("--yolo-model", default="", help="YOLO-pose .onnx to include")
+    parser.add_argument("--wholebody-model", default="", help="RTMW/DWPose .onnx to include")
+    parser.add_argument("--intent-seconds", type=float, default=6.0)
+    parser.add_argument("--camera-fps", type=float, default=15.0)
+    parser.add_argument("--only", choices=("backends", "intent", "e2e"), default=None)
+    args = parser.parse_args()
+    import os
+    import platform
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    if args.only in (None, "backends"):
+        print("pose backends at 640x480 (decode excluded; estimator + tracker):")
+        bench_backends(args)
+    if args.only in (None, "intent"):
+        print("intent node (separate process, DDS):")
+        bench_intent_node(args)
+    if args.only in (None, "e2e"):
+        print("end to end (pose node + intent node processes, default backend):")
+        bench_end_to_end(args)
+
+
+if __name__ == "__main__":
+    main()
