@@ -7,6 +7,7 @@ the ONNX backends are checked with tiny ONNX models built here whose outputs are
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -396,3 +397,24 @@ def test_duplicate_reports_of_one_person_are_suppressed():
     neighbour = p((300, 100, 80, 200), 0.7)
     kept = suppress_duplicates([narrow_same_height, wide, child_in_front, neighbour])
     assert kept == [wide, child_in_front, neighbour]
+
+
+YOLO_MODEL = Path(__file__).resolve().parents[1] / ".cache" / "models" / "yolo11n-pose.onnx"
+
+
+def test_real_yolo11n_pose_finds_both_players():
+    """The real exported YOLO11n-pose (opt-in, AGPL-3.0) on basketball1.png: two players."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+    if not YOLO_MODEL.is_file():
+        pytest.skip(f"{YOLO_MODEL} missing: run scripts/export_yolo_pose.sh (AGPL-3.0, opt-in)")
+    backend = create_backend("yolo_onnx", yolo_model_path=str(YOLO_MODEL))
+    rgb = read_rgb("basketball1.png")
+    people = backend.infer(rgb)
+    assert len(people) == 2, [p.bbox for p in people]
+    centres = sorted(p.bbox[0] + p.bbox[2] / 2 for p in people)
+    assert centres[1] - centres[0] > 200  # one on each side of the court
+    for person in people:
+        assert person.bbox[3] > 300
+        assert person.keypoints[17:, 2].max() == 0  # COCO-17 only
+    best = max(people, key=lambda p: (p.keypoints[:17, 2] > 0.5).sum())
+    assert_plausible_standing_person(best.keypoints, rgb.shape[1], rgb.shape[0])
