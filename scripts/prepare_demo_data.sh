@@ -57,6 +57,23 @@ if [[ ! -d "$DEMO/bags/walking" ]]; then
 fi
 
 # 2. Labelled synthetic bag ---------------------------------------------------------------------
+# Regenerated when the generator's code or these settings change (a stamp of both).
+SYNTH_STAMP="$(python - "$SYNTHETIC_TRACKS" "$SYNTHETIC_SEED" <<'EOF'
+import hashlib
+import sys
+from pathlib import Path
+
+import socialego_training.synthetic as synthetic
+
+digest = hashlib.sha256(" ".join(sys.argv[1:]).encode())
+for path in sorted(Path(synthetic.__file__).parent.glob("*.py")):
+    digest.update(path.read_bytes())
+print(digest.hexdigest()[:16])
+EOF
+)"
+if [[ "$(cat "$DEMO/synthetic/.stamp" 2>/dev/null)" != "$SYNTH_STAMP" ]]; then
+  rm -rf "$DEMO/synthetic" "$DEMO/bags/synthetic_labelled" "$DEMO/bags/synthetic_poses"
+fi
 if [[ ! -f "$DEMO/synthetic/dataset.json" ]]; then
   say "generating $SYNTHETIC_TRACKS labelled synthetic tracks (seed $SYNTHETIC_SEED)"
   rm -rf "$DEMO/synthetic"
@@ -68,6 +85,7 @@ from socialego_training.synthetic import generate_dataset
 out, tracks, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 generate_dataset(out, n_tracks=tracks, seed=seed, render=True, splits=(0, 0, 1), progress=False)
 EOF
+  echo "$SYNTH_STAMP" >"$DEMO/synthetic/.stamp"
 fi
 if [[ ! -d "$DEMO/bags/synthetic_labelled" ]]; then
   say "converting the synthetic split into a labelled camera bag"
