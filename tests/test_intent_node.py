@@ -347,3 +347,67 @@ def test_out_of_range_parameter_fails_configure_with_its_name():
 def test_inconsistent_hysteresis_fails_configure():
     log = start_failing({"hysteresis_enter": 0.2, "hysteresis_exit": 0.5}, "invalid configuration")
     assert "exit_threshold" in log
+
+
+def test_behaviour_node_greets_and_alerts_by_label_name():
+    require_ros(("socialego_inference", "behaviour_node"))
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
+
+    from socialego_msgs.msg import ModelInfo, SocialIntent, SocialIntentArray
+
+    domain = unique_domain_id()
+    node = NodeProcess("socialego_inference", "behaviour_node", domain, {"greet_cooldown_s": 100.0})
+    client = RosClient(domain)
+    try:
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        info_pub = client.node.create_publisher(ModelInfo, "/socialego/model_info", latched)
+        pub = client.node.create_publisher(SocialIntentArray, "/socialego/intents", 10)
+        greets = client.collect(String, "/socialego/behaviour/greet")
+        alerts = client.collect(String, "/socialego/behaviour/alert")
+        # a label order unlike the constants: the node must go by names
+        info = ModelInfo(
+            intent_labels=["Not_Interested", "Interested", "Interacting"],
+            attitude_labels=["Positive", "Negative", "Not_Interacting"],
+            action_labels=["Wave", "Punch"],
+        )
+        info_pub.publish(info)
+        assert client.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
+        assert node.wait_for_log("model", 20)
+
+        def intents(*items):
+            msg = SocialIntentArray()
+            msg.intents = [
+                SocialIntent(
+                    track_id=tid,
+                    intent=intent,
+                    attitude=attitude,
+                    action_probabilities=[1 - punch, punch],
+                    input_quality=1.0,
+                    stale=stale,
+                )
+                for tid, intent, attitude, punch, stale in items
+            ]
+            return msg
+
+        sequence = [
+            intents(("a", 1, 3, 0.0, False), ("b", 2, 3, 0.0, True)),  # b Interested but stale
+            intents(("a", 2, 3, 0.0, False), ("b", 2, 3, 0.0, True)),  # a becomes Interested
+            intents(("a", 2, 3, 0.0, False), ("c", 3, 2, 0.0, False)),  # c Negative
+            intents(("a", 2, 3, 0.0, False), ("d", 3, 1, 0.9, False)),  # d Punch forecast
+        ]
+        for msg in sequence:
+            pub.publish(msg)
+            client.spin_for(0.3)
+        client.spin_until(lambda: len(alerts) >= 2, 10)
+        assert [g.data for g in greets] == ["a"]  # once, not b (stale), not again for a
+        assert [a.data.split(":")[0] for a in alerts] == ["c", "d"]
+        assert "Negative" in alerts[0].data and "Punch" in alerts[1].data
+        assert node.alive()
+    finally:
+        client.close()
+        node.stop()

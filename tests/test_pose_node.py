@@ -319,3 +319,36 @@ def test_image_to_intent_end_to_end():
         client.close()
         pose.stop()
         intent.stop()
+
+
+def test_single_process_runner_runs_pose_and_intent_nodes():
+    """socialego_all: pose node + intent node in one process and one executor."""
+    require_ros(("socialego_inference", "socialego_all"))
+    from socialego_msgs.msg import SocialIntentArray
+
+    domain = unique_domain_id()
+    both = NodeProcess(
+        "socialego_inference",
+        "socialego_all",
+        domain,
+        {"stale_after_s": 60.0, "max_track_gap_s": 60.0, "max_persons": 2},
+        {"image": "/camera/image_raw"},
+    )
+    client = RosClient(domain)
+    try:
+        camera = Camera(client)
+        intents = client.collect(SocialIntentArray, "/socialego/intents")
+        assert client.spin_until(
+            lambda: camera.raw.get_subscription_count() > 0 and len(intents) > 0, 120
+        ), both.log()
+        rgb = read_rgb("basketball1.png")
+        for _ in range(5):
+            assert camera.send(image_msg(rgb, time.time())) is not None, both.log()
+        client.spin_for(0.3)
+        assert intents[-1].intents, both.log()
+        assert both.alive()
+        nodes = client.node.get_node_names()
+        assert "pose_node" in nodes and "intent_node" in nodes
+    finally:
+        client.close()
+        both.stop()
