@@ -411,3 +411,56 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
     finally:
         client.close()
         node.stop()
+
+
+def test_sim_time_drives_staleness_and_a_bag_loop_resets():
+    """With use_sim_time the node's clock is /clock: poses stamped in bag time are fresh, and
+    /clock jumping back (a looping bag) resets the state."""
+    require_ros(("socialego_inference", "intent_node"))
+    from rosgraph_msgs.msg import Clock
+
+    from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
+
+    domain = unique_domain_id()
+    node = NodeProcess(
+        "socialego_inference",
+        "intent_node",
+        domain,
+        {"use_sim_time": True, "inference_rate_hz": 20.0, "stale_after_s": 0.5},
+    )
+    client = RosClient(domain)
+    try:
+        clock = client.node.create_publisher(Clock, "/clock", 10)
+        pub = client.node.create_publisher(WholeBodyPoseArray, "/socialego/poses", 10)
+        intents = client.collect(SocialIntentArray, "/socialego/intents")
+        assert client.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
+        bag_t = 500.0  # bag time, far from wall time
+        for i in range(40):
+            t = bag_t + i / 30
+            clock.publish(Clock(clock=stamp_of(t)))
+            pub.publish(pose_array(t, [pose_msg("bag", t, body_keypoints(300.0))]))
+            client.spin_for(1 / 30)
+        client.spin_until(lambda: intents and intents[-1].intents, 10)
+        # timers run on /clock: let bag time move on a little (less than stale_after_s)
+        for k in range(1, 5):
+            clock.publish(Clock(clock=stamp_of(bag_t + 39 / 30 + 0.05 * k)))
+            client.spin_for(0.1)
+        fresh = intents[-1].intents[0]
+        assert fresh.track_id == "bag" and not fresh.stale, node.log()
+        assert abs(seconds(fresh.header.stamp) - (bag_t + 39 / 30)) < 1e-6
+        # bag time moves on without poses: stale, although wall time hardly moved
+        clock.publish(Clock(clock=stamp_of(bag_t + 2.0)))
+        client.spin_for(0.5)
+        later = [i for i in intents[-1].intents if i.track_id == "bag"]
+        assert not later or later[0].stale
+        # the bag loops: clock back to its start -> everything reset
+        for k in range(5):
+            clock.publish(Clock(clock=stamp_of(bag_t + 0.05 * k)))
+            client.spin_for(0.1)
+        assert node.wait_for_log("[clock_backwards]", 10), node.log()
+        client.spin_for(0.3)
+        assert intents[-1].intents == []  # the buffers were emptied
+        assert node.alive()
+    finally:
+        client.close()
+        node.stop()
