@@ -81,6 +81,11 @@ class PoseNode(SocialEgoLifecycleNode):
         device, note = resolve_onnx_device(cfg["device"])
         if note:
             self.get_logger().warning(note)
+        if cfg["backend"] == "mediapipe" and cfg["device"].startswith("cuda"):
+            self.get_logger().warning(
+                f"device {cfg['device']}: the mediapipe wheel runs on the CPU only; using CPU"
+            )
+            device = "cpu"
         try:
             self.backend = create_backend(
                 cfg["backend"],
