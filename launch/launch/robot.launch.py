@@ -22,7 +22,6 @@ ARGUMENTS = (
     ("use_sim_time", "false", "use /clock (bag replay, simulation)"),
     ("autostart", "true", "configure and activate the lifecycle nodes at start"),
     ("log_level", "info", "log level of every node"),
-    ("params_file", "", "YAML of parameters; empty = socialego_bringup/config/socialego.yaml"),
     ("image_topic", "/camera/image_raw", "camera image topic (compressed: <topic>/compressed)"),
     ("input_type", "raw", "raw | compressed"),
     ("image_reliability", "best_effort", "image QoS: best_effort | reliable"),
@@ -38,12 +37,19 @@ ARGUMENTS = (
 
 
 def generate_launch_description():
-    declared = [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGUMENTS]
-    namespace = LaunchConfiguration("namespace")
     default_params = PathJoinSubstitution(
         [FindPackageShare("socialego_bringup"), "config", "socialego.yaml"]
     )
-    params_file = LaunchConfiguration("params_file", default=default_params)
+    declared = [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGUMENTS]
+    declared.append(
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=default_params,
+            description="YAML of parameters (default: socialego_bringup/config/socialego.yaml)",
+        )
+    )
+    namespace = LaunchConfiguration("namespace")
+    params_file = LaunchConfiguration("params_file")
     ros_args = ["--ros-args", "--log-level", LaunchConfiguration("log_level")]
     common = {
         "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool),
@@ -59,7 +65,6 @@ def generate_launch_description():
         output="screen",
         arguments=ros_args,
         parameters=[
-            default_params,
             params_file,
             common,
             {
@@ -84,7 +89,7 @@ def generate_launch_description():
         namespace=namespace,
         output="screen",
         arguments=ros_args,
-        parameters=[default_params, params_file, common],
+        parameters=[params_file, common],
         condition=IfCondition(LaunchConfiguration("enable_gaze")),
     )
     intent_node = LifecycleNode(
@@ -95,7 +100,6 @@ def generate_launch_description():
         output="screen",
         arguments=ros_args,
         parameters=[
-            default_params,
             params_file,
             common,
             {
@@ -111,7 +115,7 @@ def generate_launch_description():
         namespace=namespace,
         output="screen",
         arguments=ros_args,
-        parameters=[default_params, params_file, common],
+        parameters=[params_file, common],
         condition=IfCondition(LaunchConfiguration("enable_behaviour")),
     )
     return LaunchDescription([*declared, pose_node, gaze_node, intent_node, behaviour_node])
