@@ -219,7 +219,9 @@ def test_cli_synth_and_check(tmp_path, capsys):
         "validation": 8,
         "test": 12,
     }
-    assert main(["synth-check", "--data-root", str(out)]) == 0
+    png = tmp_path / "check.png"
+    assert main(["synth-check", "--data-root", str(out), "--png", str(png)]) == 0
+    assert png.stat().st_size > 1000
     text = capsys.readouterr().out
     for probe in ("trivial_mean_pose", "pose_only", "pose_face_hands_gaze"):
         assert probe in text

@@ -42,6 +42,7 @@ class Scene:
     shape: BodyShape
     view_tan: float  # half image width / focal: lateral extent of the view per metre of depth
     robot_eye: np.ndarray  # (3,) the camera (the robot's "eyes") in world coordinates
+    lane: float | None = None  # preferred side of the view (-1..1) when several people share it
 
     @property
     def n(self) -> int:
@@ -260,8 +261,12 @@ def _onset(rng: np.random.Generator) -> float:
 
 
 def _start_in_view(scene: Scene, depth: float, spread: float = 0.55) -> np.ndarray:
-    x = scene.rng.uniform(-spread, spread) * scene.view_tan * depth
-    return np.array([x, depth])
+    """A ground point inside the view; with several people, near the person's own lane."""
+    if scene.lane is None:
+        fraction = scene.rng.uniform(-spread, spread)
+    else:
+        fraction = float(np.clip(scene.lane + scene.rng.uniform(-0.2, 0.2), -0.8, 0.8))
+    return np.array([fraction * scene.view_tan * depth, depth])
 
 
 def _elsewhere(scene: Scene, root_xz: np.ndarray, min_angle: float = 0.5) -> np.ndarray:

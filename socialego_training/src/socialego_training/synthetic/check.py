@@ -215,17 +215,44 @@ def format_results(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot_results(results: dict[str, Any], path: str | Path) -> None:
+    """Grouped bar chart: accuracy per task for each probe."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = ("intent", "attitude", "attitude_masked", "action")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.26
+    for k, name in enumerate(PROBES):
+        values = [100 * results[name][t] for t in tasks]
+        bars = ax.bar(np.arange(len(tasks)) + (k - 1) * width, values, width, label=name)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks(np.arange(len(tasks)), ["intent", "attitude", "attitude (masked)", "action"])
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(f"synthetic data probes: train {results['train']}, test {results['test']} tracks")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_root")
     parser.add_argument("--stride", type=int, default=1)
     parser.add_argument("--length", type=int, default=10)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--png", help="also write a bar chart here")
     args = parser.parse_args(argv)
     results = run_check(args.data_root, spec=WindowSpec(length=args.length, stride=args.stride))
     print(format_results(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.png:
+        plot_results(results, args.png)
     return 0
 
 

@@ -82,6 +82,10 @@ def run_check_cmd(args: argparse.Namespace) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)
+    if args.png:
+        from socialego_training.synthetic.check import plot_results
+
+        plot_results(results, args.png)
     return 0
 
 
@@ -92,6 +96,7 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length", type=int, default=10, help="window length T (default 10)")
     p.add_argument("--stride", type=int, default=1)
     p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument("--png", help="also write a bar chart (PNG) here")
 
 
 def add_synth(subparsers) -> None:

@@ -96,13 +96,17 @@ def generate_video(
     view_tan = (config.width / 2) / camera.focal
     tracks: list[dict] = []
     people: list[RenderPerson] = []
+    # several people spread over the view instead of piling up in its middle
+    lanes = rng.permutation(np.linspace(-0.6, 0.6, len(actions))) if len(actions) > 1 else [None]
     for person_id, action in enumerate(actions):
         for _attempt in range(20):
             first = 0 if rng.random() < 0.7 else int(rng.integers(1, max(2, n_frames // 3)))
             frames = np.arange(first, n_frames)
             t = (frames - first) / config.fps
             shape = BodyShape.sample(rng)
-            scene = Scene(rng, t, config.fps, shape, view_tan, camera.position)
+            lane = lanes[person_id]
+            lane = None if lane is None else float(lane)
+            scene = Scene(rng, t, config.fps, shape, view_tan, camera.position, lane)
             pose = perform(action, scene)
             points = pose_to_points(shape, pose)
             det = detect(points, shape, camera, frames, rng, NoiseLevel.sample(rng))

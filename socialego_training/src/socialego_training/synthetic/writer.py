@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from .video import VideoConfig, generate_video
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.0: commit 1353074 (first version); bump whenever output changes
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
 PEOPLE_PER_VIDEO = (1, 2, 3)
 PEOPLE_PER_VIDEO_P = (0.45, 0.35, 0.2)
@@ -96,8 +96,8 @@ def _run_video(job: tuple) -> tuple[str, str, list[dict], int]:
     tracks, n_frames = generate_video(name, actions, rng, config, frames_dir)
     for track in tracks:
         path = Path(out_dir) / split / f"{name}_{track['person_id']}.json"
-        with path.open("w", encoding="utf-8") as handle:
-            json.dump(track, handle, separators=(",", ":"))
+        # json.dumps uses the C encoder (json.dump to a file does not): ~10x faster here
+        path.write_text(json.dumps(track, separators=(",", ":")), encoding="utf-8")
     return split, name, [_track_summary(t) for t in tracks], n_frames
 
 
