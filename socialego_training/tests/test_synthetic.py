@@ -226,3 +226,69 @@ def test_cli_synth_and_check(tmp_path, capsys):
     for probe in ("trivial_mean_pose", "pose_only", "pose_face_hands_gaze"):
         assert probe in text
     assert main(args) == 1, "an existing dataset without --overwrite must be refused"
+
+
+def test_too_short_videos_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="too short"):
+        generate_dataset(tmp_path / "x", 5, fps=2.0, render=False, progress=False)
+
+
+def test_body_model_left_right_faces_and_hands():
+    """COCO left joints of a person facing the robot appear on the image's right; expression
+    moves the mouth corners; fist, open and pointing hands differ in fingertip reach."""
+    from socialego_training.synthetic.actions import Scene, perform
+    from socialego_training.synthetic.body import (
+        HAND_SHAPES,
+        BodyShape,
+        face_points_2d,
+        hand_points,
+        pose_to_points,
+    )
+    from socialego_training.synthetic.camera import Camera
+
+    rng = np.random.default_rng(0)
+    camera = Camera.sample(rng, 320, 240, 20, 10.0)
+    shape = BodyShape.sample(rng)
+    t = np.arange(20) / 10.0
+    scene = Scene(rng, t, 10.0, shape, 160 / camera.focal, camera.position)
+    pose = perform("Gaze", scene)
+    pose.yaw[:] = np.arctan2(-pose.root[:, 0], -pose.root[:, 1])  # square on to the camera
+    uv, _ = camera.project(pose_to_points(shape, pose).keypoints, np.arange(20))
+    for left, right in ((5, 6), (11, 12), (1, 2), (91, 112)):
+        assert (uv[:, left, 0] > uv[:, right, 0]).all(), (left, right)
+
+    face = face_points_2d(np.array([1.0, -1.0]), np.zeros(2), np.zeros(2))
+    corners = face[:, [48, 54], 1].mean(-1) - face[:, [51, 57], 1].mean(-1)
+    assert corners[0] > corners[1] + 0.1  # y up: a smile lifts the corners above a frown's
+
+    wrist = np.array([[0.0, 1.0, 0.0]])
+    elbow = np.array([[0.0, 1.25, 0.0]])
+    palm = np.array([[0.0, 0.0, 1.0]])
+
+    def tips(shape_name: str) -> np.ndarray:
+        curl = HAND_SHAPES[shape_name][None]
+        points = hand_points(wrist, elbow, palm, curl, 0.19, is_left=False)[0]
+        return np.linalg.norm(points[[4, 8, 12, 16, 20]] - points[0], axis=-1)
+
+    assert tips("open").mean() > 1.3 * tips("fist").mean()
+    pointing = tips("point")
+    assert pointing[1] > 1.3 * pointing[2:].max()
+
+
+def test_gaze_marks_who_looks_at_the_robot(rendered):
+    """Mutual gaze is a short gaze vector; people ignoring the robot have long ones."""
+    root, _ = rendered
+    ratio = {"robot": [], "elsewhere": []}
+    for items in _tracks(root).values():
+        for track in items:
+            action = JPL_ACTION_LABELS[track["action_class"]]
+            frames = track["frames"][:10]
+            gaze = np.array([f["gaze"] for f in frames])
+            kp = np.array([f["keypoints"] for f in frames])
+            torso = np.linalg.norm(kp[:, [5, 6], :2].mean(1) - kp[:, [11, 12], :2].mean(1), axis=1)
+            length = np.linalg.norm(gaze[:, 2:] - gaze[:, :2], axis=1).mean() / np.median(torso)
+            if action in ("Handshake", "Hug", "Wave", "Punch", "Throw"):
+                ratio["robot"].append(length)
+            elif action == "No_Response":
+                ratio["elsewhere"].append(length)
+    assert np.median(ratio["robot"]) * 2 < np.median(ratio["elsewhere"])

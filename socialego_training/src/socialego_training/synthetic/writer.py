@@ -30,7 +30,7 @@ from socialego_core.labels import (
 )
 from tqdm import tqdm
 
-from .video import VideoConfig, generate_video
+from .video import MIN_TRACK_FRAMES, VideoConfig, generate_video
 
 GENERATOR_VERSION = "1.1"  # 1.0: commit 1353074 (first version); bump whenever output changes
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
@@ -148,6 +148,11 @@ def generate_dataset(
         )
     if not 0 < duration_s[0] <= duration_s[1]:
         raise ValueError(f"duration_s must be (min, max) seconds, got {duration_s}")
+    if duration_s[0] * fps < 2 * MIN_TRACK_FRAMES:
+        raise ValueError(
+            f"videos of {duration_s[0]} s at {fps} fps are too short: need at least "
+            f"{2 * MIN_TRACK_FRAMES} frames per video"
+        )
     out = Path(out_dir)
     _prepare_out_dir(out, overwrite)
     config = VideoConfig(width, height, float(fps), tuple(duration_s), bool(render))
