@@ -294,7 +294,11 @@ def _near_robot(scene: Scene, root_xz: np.ndarray) -> np.ndarray:
 
 
 def _approach(
-    scene: Scene, b: PoseBuilder, d0: tuple[float, float], d1: tuple[float, float], speed
+    scene: Scene,
+    b: PoseBuilder,
+    d0: tuple[float, float],
+    d1: tuple[float, float],
+    speed: tuple[float, float],
 ) -> float:
     """Walk towards the robot and stop in front of it; returns the arrival time."""
     rng = scene.rng
@@ -302,9 +306,8 @@ def _approach(
     end = np.array([rng.uniform(-0.15, 0.15), rng.uniform(*d1)])
     v = rng.uniform(*speed)
     t0 = rng.uniform(0.0, 0.3) if rng.random() < 0.6 else 0.0
+    b.yaw[:] = yaw_towards(start, end)  # already facing the way before the first step
     b.set_path(b.walk_between(start, end, v, t0))
-    b.yaw[:] = yaw_towards(start, end)
-    b.set_path(b.root)
     # near the robot, square up to it
     b.face_point(np.zeros(2), weight=0.7)
     return t0 + float(np.linalg.norm(end - start)) / v

@@ -232,7 +232,11 @@ def plot_results(results: dict[str, Any], path: str | Path) -> None:
     ax.set_xticks(np.arange(len(tasks)), ["intent", "attitude", "attitude (masked)", "action"])
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 105)
-    ax.set_title(f"synthetic data probes: train {results['train']}, test {results['test']} tracks")
+    window = results["window"]
+    ax.set_title(
+        f"synthetic data probes: train {results['train']}, test {results['test']} tracks, "
+        f"T={window['length']} stride={window['stride']}"
+    )
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
