@@ -13,6 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from socialego_core.layouts import COCO_WHOLEBODY133, FACE, LEFT_HAND, RIGHT_HAND
+
+# joint index by COCO-WholeBody name (socialego_core.layouts is the one definition)
+J = {name: i for i, name in enumerate(COCO_WHOLEBODY133.joint_names)}
+N_KEYPOINTS = COCO_WHOLEBODY133.num_joints
+HAND_START = {"left": LEFT_HAND.start, "right": RIGHT_HAND.start}
 
 # Finger curl profiles (radians per finger segment; thumb first, then index..pinky).
 HAND_SHAPES: dict[str, np.ndarray] = {
@@ -276,7 +282,7 @@ def pose_to_points(shape: BodyShape, pose: BodyPose) -> BodyPoints:
     n = pose.num_frames
     axes = body_axes(pose.yaw)
     left, up, forward = axes
-    kp = np.zeros((n, 133, 3))
+    kp = np.zeros((n, N_KEYPOINTS, 3))
 
     # pelvis: lowered by crouching, bobbing a little while walking
     crouch = pose.crouch[:, None]
@@ -304,42 +310,40 @@ def pose_to_points(shape: BodyShape, pose: BodyPose) -> BodyPoints:
     h_up = up * np.cos(pitch) - h_fwd_flat * np.sin(pitch)
     head_center = neck + torso_dir * shape.neck + up * shape.head_radius * 0.6
     r = shape.head_radius
-    kp[:, 0] = head_center + h_fwd * r * 1.05 - h_up * 0.25 * r  # nose
-    kp[:, 1] = head_center + h_fwd * r * 0.82 + h_left * 0.33 * r + h_up * 0.17 * r
-    kp[:, 2] = head_center + h_fwd * r * 0.82 - h_left * 0.33 * r + h_up * 0.17 * r
-    kp[:, 3] = head_center + h_left * r * 0.95 - h_fwd * 0.05 * r
-    kp[:, 4] = head_center - h_left * r * 0.95 - h_fwd * 0.05 * r
-    kp[:, 5], kp[:, 6] = shoulders["left"], shoulders["right"]
-    kp[:, 11], kp[:, 12] = hips["left"], hips["right"]
+    kp[:, J["nose"]] = head_center + h_fwd * r * 1.05 - h_up * 0.25 * r
+    for side, sign in (("left", 1), ("right", -1)):
+        kp[:, J[f"{side}_eye"]] = (
+            head_center + h_fwd * r * 0.82 + sign * h_left * 0.33 * r + h_up * 0.17 * r
+        )
+        kp[:, J[f"{side}_ear"]] = head_center + sign * h_left * r * 0.95 - h_fwd * 0.05 * r
+        kp[:, J[f"{side}_shoulder"]] = shoulders[side]
+        kp[:, J[f"{side}_hip"]] = hips[side]
 
     # face landmarks on the front of the head
     face2d = face_points_2d(pose.smile, pose.brow, pose.mouth_open)
     depth = np.sqrt(np.clip(1.0 - 0.55 * face2d[..., 0] ** 2 - 0.2 * face2d[..., 1] ** 2, 0.05, 1))
-    kp[:, 23:91] = head_center[:, None] + r * (
+    kp[:, FACE.start : FACE.stop] = head_center[:, None] + r * (
         face2d[..., 0:1] * h_left[:, None]
         + face2d[..., 1:2] * h_up[:, None]
         + (0.92 * depth)[..., None] * h_fwd[:, None]
     )
-    eye_center = 0.5 * (kp[:, 1] + kp[:, 2])
+    eye_center = 0.5 * (kp[:, J["left_eye"]] + kp[:, J["right_eye"]])
 
     # arms by two-bone IK towards the hand targets
     wrists, elbows = {}, {}
-    for side, sign, idx in (("left", 1, (7, 9)), ("right", -1, (8, 10))):
+    for side, sign in (("left", 1), ("right", -1)):
         target_local = pose.hand_target[side] * shape.arm
         local = np.stack([sign * target_local[:, 0], target_local[:, 1], target_local[:, 2]], -1)
         target = shoulders[side] + _to_world(local, axes)
         pole_local = np.array([sign * 0.7, -0.6, -0.4])
         pole = _to_world(np.repeat(pole_local[None], n, 0), axes)
         elbow, wrist = two_bone_ik(shoulders[side], target, shape.upper_arm, shape.forearm, pole)
-        kp[:, idx[0]], kp[:, idx[1]] = elbow, wrist
+        kp[:, J[f"{side}_elbow"]], kp[:, J[f"{side}_wrist"]] = elbow, wrist
         wrists[side], elbows[side] = wrist, elbow
 
     # legs: feet follow the gait (or stay planted), knees bend forward
     amount = pose.walk_amount[:, None]
-    for side, sign, idx, phase_shift in (
-        ("left", 1, (13, 15), 0.0),
-        ("right", -1, (14, 16), np.pi),
-    ):
+    for side, sign, phase_shift in (("left", 1, 0.0), ("right", -1, np.pi)):
         phase = pose.walk_phase[:, None] + phase_shift
         stride = 0.32 * shape.leg * amount
         along = stride * np.sin(phase)
@@ -352,17 +356,19 @@ def pose_to_points(shape: BodyShape, pose: BodyPose) -> BodyPoints:
         )
         pole = forward + 0.1 * sign * left
         knee, ankle = two_bone_ik(hips[side], ankle_target, shape.thigh, shape.shin, pole)
-        kp[:, idx[0]], kp[:, idx[1]] = knee, ankle
-        # feet: big toe, small toe, heel (indices 17-19 left, 20-22 right)
+        kp[:, J[f"{side}_knee"]], kp[:, J[f"{side}_ankle"]] = knee, ankle
         foot_fwd = _unit(forward + 0.15 * sign * left)
-        first = 17 if side == "left" else 20
         ground = up * shape.ankle_height
-        kp[:, first] = ankle - ground + foot_fwd * shape.foot * 0.8 - sign * left * 0.02
-        kp[:, first + 1] = ankle - ground + foot_fwd * shape.foot * 0.65 + sign * left * 0.035
-        kp[:, first + 2] = ankle - ground * 0.6 - foot_fwd * shape.foot * 0.25
+        kp[:, J[f"{side}_big_toe"]] = (
+            ankle - ground + foot_fwd * shape.foot * 0.8 - sign * left * 0.02
+        )
+        kp[:, J[f"{side}_small_toe"]] = (
+            ankle - ground + foot_fwd * shape.foot * 0.65 + sign * left * 0.035
+        )
+        kp[:, J[f"{side}_heel"]] = ankle - ground * 0.6 - foot_fwd * shape.foot * 0.25
 
     # hands
-    for side, first in (("left", 91), ("right", 112)):
+    for side, first in HAND_START.items():
         sign = 1 if side == "left" else -1
         palm_local = pose.palm_normal[side] * np.array([sign, 1.0, 1.0])
         palm_world = _to_world(palm_local, axes)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from socialego_core.layouts import FACE
 
-from .body import BodyPoints, BodyShape
+from .body import HAND_START, BodyPoints, BodyShape, J
 from .camera import Camera
 
 SKIN_TONES = [(255, 224, 196), (234, 192, 160), (198, 145, 110), (141, 85, 56), (96, 60, 40)]
@@ -149,14 +150,15 @@ def _draw_person(
             )
         )
 
-    for hip, knee, ankle, toe in ((11, 13, 15, 17), (12, 14, 16, 20)):
+    for side in ("left", "right"):
+        hip, knee, ankle, toe = (J[f"{side}_{j}"] for j in ("hip", "knee", "ankle", "big_toe"))
         line(hip, knee, look.trousers, 0.14 * g)
         line(knee, ankle, look.trousers, 0.11 * g)
         line(ankle, toe, look.shoes, 0.07)
-    torso = [5, 6, 12, 11]
+    torso = [J["left_shoulder"], J["right_shoulder"], J["right_hip"], J["left_hip"]]
     torso_depth = float(depth[torso].mean())
-    neck_uv = 0.5 * (uv[5] + uv[6])
-    pelvis_uv = 0.5 * (uv[11] + uv[12])
+    neck_uv = 0.5 * (uv[torso[0]] + uv[torso[1]])
+    pelvis_uv = 0.5 * (uv[torso[2]] + uv[torso[3]])
     torso_w = max(2, int(0.24 * g * ppm))
 
     def draw_torso() -> None:
@@ -165,12 +167,13 @@ def _draw_person(
 
     items.append((torso_depth, draw_torso))
     forearm = look.shirt if look.long_sleeves else look.skin
-    for shoulder, elbow, wrist in ((5, 7, 9), (6, 8, 10)):
+    for side in ("left", "right"):
+        shoulder, elbow, wrist = (J[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
         line(shoulder, elbow, _shade(look.shirt, 0.9), 0.095 * g)
         line(elbow, wrist, _shade(forearm, 0.9), 0.075 * g)
-    for first in (91, 112):
+    for first in HAND_START.values():
         items.append((float(depth[first]) - 0.02, _hand_drawer(draw, uv, first, look, ppm)))
-    for side, first in (("left", 91), ("right", 112)):
+    for side, first in HAND_START.items():
         obj = person.held.get(side)
         if obj and person.held_visible[side][i]:
             palm = uv[[first, first + 5, first + 9, first + 17]].mean(0)
@@ -242,6 +245,8 @@ def _head_drawer(draw, camera, person, i, frame, uv, centre, r):
         )
     )
 
+    face = uv[FACE.start : FACE.stop]
+
     def paint() -> None:
         cx, cy = float(centre[0]), float(centre[1])
         draw.ellipse([cx - r, cy - 1.15 * r, cx + r, cy + 1.1 * r], fill=look.hair)
@@ -253,12 +258,12 @@ def _head_drawer(draw, camera, person, i, frame, uv, centre, r):
         if facing > 0.15 and r >= 3.5:
             w = max(1, int(round(0.08 * r)))
             for brow in (slice(17, 22), slice(22, 27)):
-                draw.line(_pts(uv[23:91][brow]), fill=_shade(look.hair, 0.7), width=w)
+                draw.line(_pts(face[brow]), fill=_shade(look.hair, 0.7), width=w)
             eye_r = max(1.0, 0.13 * r)
             # pupils sit in the middle when looking at the camera, else towards the gaze
             pupil = (1 - max(gaze_at_cam, 0) ** 4) * 0.6 * eye_r * gaze_dir
             for eye in (slice(36, 42), slice(42, 48)):
-                ex, ey = uv[23:91][eye].mean(0)
+                ex, ey = face[eye].mean(0)
                 draw.ellipse(
                     [ex - eye_r, ey - 0.7 * eye_r, ex + eye_r, ey + 0.7 * eye_r],
                     fill=(250, 250, 250),
@@ -266,16 +271,16 @@ def _head_drawer(draw, camera, person, i, frame, uv, centre, r):
                 px, py = ex + pupil[0], ey + pupil[1]
                 pr = 0.55 * eye_r
                 draw.ellipse([px - pr, py - pr, px + pr, py + pr], fill=(20, 20, 30))
-            mouth = uv[23:91][48:60]
+            mouth = face[48:60]
             lip = (150, 40, 50)
-            inner = uv[23:91][60:68]
+            inner = face[60:68]
             gap = float(np.linalg.norm(inner[6] - inner[2]))
             if gap > 0.08 * r:
                 draw.polygon(_pts(mouth), fill=(70, 10, 20), outline=lip)
             else:
                 draw.line(_pts(mouth[[0, 1, 2, 3, 4, 5, 6]]), fill=lip, width=w)
                 draw.line(_pts(mouth[[6, 7, 8, 9, 10, 11, 0]]), fill=lip, width=w)
-            draw.line(_pts(uv[23:91][27:31]), fill=_shade(look.skin, 0.75), width=w)
+            draw.line(_pts(face[27:31]), fill=_shade(look.skin, 0.75), width=w)
 
     return paint
 

@@ -15,7 +15,7 @@ from socialego_core.labels import (
 )
 
 from .actions import Scene, perform
-from .body import BodyShape, pose_to_points
+from .body import HAND_START, BodyShape, pose_to_points
 from .camera import Camera
 from .detector import NoiseLevel, detect
 from .render import Appearance, RenderPerson, make_background, render_frame
@@ -51,7 +51,7 @@ def _ball_flight(pose, points, t: np.ndarray, camera: Camera) -> np.ndarray | No
     if visible.all() or not visible.any():
         return None
     release = int(np.argmin(visible))
-    start = points.keypoints[release - 1, 112 + 9]
+    start = points.keypoints[release - 1, HAND_START["right"] + 9]  # middle-finger knuckle
     aim = camera.position - np.array([0.0, 0.4, 0.0])
     velocity = 7.0 * (aim - start) / np.linalg.norm(aim - start)
     flight = np.full((len(t), 3), np.nan)
