@@ -19,6 +19,7 @@ from rclpy.exceptions import (
     InvalidParameterTypeException,
     InvalidParameterValueException,
 )
+from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.qos import (
@@ -213,7 +214,7 @@ def run_lifecycle_node(node_class, args=None) -> None:
     try:
         autostart(node)
         rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.destroy_node()
