@@ -87,7 +87,10 @@ def ros():
     domain = unique_domain_id()
     params = {"diagnostics_period_s": 0.5, "max_persons": 3}
     remap = {"image": "/camera/image_raw"}
-    pose = NodeProcess(*POSE, domain, params, remap)
+    # a raw 640x480 image (921 kB) is larger than Linux's default UDP receive buffer: under
+    # load, best effort can lose every fragmented copy of it, so the raw-image node takes them
+    # reliably; the compressed-image node (small JPEGs) keeps the default best-effort QoS
+    pose = NodeProcess(*POSE, domain, {**params, "image_reliability": "reliable"}, remap)
     compressed = NodeProcess(
         *POSE,
         domain,
@@ -286,7 +289,12 @@ def test_image_to_intent_end_to_end():
     from socialego_msgs.msg import SocialIntentArray
 
     domain = unique_domain_id()
-    pose = NodeProcess(*POSE, domain, {"max_persons": 2}, {"image": "/camera/image_raw"})
+    pose = NodeProcess(
+        *POSE,
+        domain,
+        {"max_persons": 2, "image_reliability": "reliable"},
+        {"image": "/camera/image_raw"},
+    )
     # generous time limits: this checks headers and ids, not speed (the CPU may be shared)
     intent = NodeProcess(
         *INTENT,
@@ -331,7 +339,12 @@ def test_single_process_runner_runs_pose_and_intent_nodes():
         "socialego_inference",
         "socialego_all",
         domain,
-        {"stale_after_s": 60.0, "max_track_gap_s": 60.0, "max_persons": 2},
+        {
+            "stale_after_s": 60.0,
+            "max_track_gap_s": 60.0,
+            "max_persons": 2,
+            "image_reliability": "reliable",
+        },
         {"image": "/camera/image_raw"},
     )
     client = RosClient(domain)
