@@ -354,23 +354,27 @@ class HysteresisDecision:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes = num_classes
         self.config = config or HysteresisConfig()
-        self.smoothed: np.ndarray | None = None
+        self.smoothed: list[float] | None = None
         self.decision = UNKNOWN_DECISION
         self._candidate = UNKNOWN_DECISION
         self._count = 0
 
     def update(self, probabilities: np.ndarray) -> int:
-        p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-        if p.shape[0] != self.num_classes:
-            raise ValueError(f"expected {self.num_classes} probabilities, got {p.shape[0]}")
-        if not np.isfinite(p).all():
+        # plain floats: a handful of classes, called per track per task per tick, where
+        # numpy's per-call overhead would dominate
+        p = [float(v) for v in np.asarray(probabilities).reshape(-1)]
+        if len(p) != self.num_classes:
+            raise ValueError(f"expected {self.num_classes} probabilities, got {len(p)}")
+        if not all(math.isfinite(v) for v in p):
             return self.decision  # a broken forward pass must not move the decision
         cfg = self.config
-        self.smoothed = (
-            p if self.smoothed is None else cfg.alpha * p + (1 - cfg.alpha) * self.smoothed
-        )
+        if self.smoothed is None:
+            self.smoothed = p
+        else:
+            a = cfg.alpha
+            self.smoothed = [a * new + (1 - a) * old for new, old in zip(p, self.smoothed)]
         s = self.smoothed
-        top = int(np.argmax(s))
+        top = max(range(len(s)), key=s.__getitem__)
         current_holds = self.decision != UNKNOWN_DECISION and s[self.decision] >= cfg.exit_threshold
         if current_holds or (top == self.decision):
             self._candidate, self._count = UNKNOWN_DECISION, 0
