@@ -3,6 +3,7 @@ on a private DDS domain (loopback only) and talk to them from an in-test rclpy c
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import signal
@@ -43,9 +44,29 @@ def executable(package: str, name: str) -> Path:
     return INSTALL / package / "lib" / package / name
 
 
+_held_domains: list = []  # open lock files: each holds its domain until this process ends
+
+
 def unique_domain_id() -> int:
-    """A DDS domain for one test module, so parallel runs of other tests do not interfere."""
-    return random.Random(os.getpid() * 7919 + time.time_ns()).randint(1, 100)
+    """A DDS domain of its own for one node setup, claimed through the same lock files as
+    tests/conftest.py (an exclusive flock per domain), so no other test session and no other
+    setup of this session shares it."""
+    lock_dir = Path(tempfile.gettempdir()) / "socialego-ros-domains"
+    lock_dir.mkdir(exist_ok=True)
+    domains = list(range(1, 101))
+    random.Random(os.getpid() * 7919 + time.time_ns()).shuffle(domains)
+    for domain in domains:
+        handle = open(lock_dir / f"domain-{domain}.lock", "w")  # noqa: SIM115 - the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _held_domains.append(handle)
+        return domain
+    raise RuntimeError("all ROS test domains 1..100 are held by test sessions")
 
 
 def _yaml_value(value) -> str:
