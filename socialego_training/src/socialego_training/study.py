@@ -395,10 +395,10 @@ def plot_study(summary, settings, methods, path: Path, n_seeds: int) -> None:
                 color=colours.get(m),
                 label=METHOD_TITLES[m],
             )
-            for bar, value in zip(bars, means, strict=True):
+            for bar, value, std in zip(bars, means, stds, strict=True):
                 ax.text(
                     bar.get_x() + bar.get_width() / 2,
-                    value + 1,
+                    value + std + 1,
                     f"{value:.1f}",
                     ha="center",
                     va="bottom",
