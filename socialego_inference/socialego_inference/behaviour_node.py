@@ -71,12 +71,11 @@ class BehaviourNode(SocialEgoLifecycleNode):
         self.stop_diagnostics()
         return super().on_deactivate(state)
 
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+    def release(self) -> None:
         for pub in (self.greet_pub, self.alert_pub):
             if pub is not None:
                 self.destroy_lifecycle_publisher(pub)
         self.greet_pub = self.alert_pub = None
-        return TransitionCallbackReturn.SUCCESS
 
     def on_info(self, msg: ModelInfo) -> None:
         self.info = msg

@@ -197,16 +197,7 @@ class IntentNode(SocialEgoLifecycleNode):
         self.stop_diagnostics()
         return super().on_deactivate(state)
 
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._free()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        self._free()
-        return TransitionCallbackReturn.SUCCESS
-
-    def _free(self) -> None:
+    def release(self) -> None:
         for pub in (self.pub, self.info_pub):
             if pub is not None:
                 self.destroy_lifecycle_publisher(pub)

@@ -85,11 +85,10 @@ class GazeNode(SocialEgoLifecycleNode):
         self.stop_diagnostics()
         return super().on_deactivate(state)
 
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+    def release(self) -> None:
         if self.pub is not None:
             self.destroy_lifecycle_publisher(self.pub)
             self.pub = None
-        return TransitionCallbackReturn.SUCCESS
 
     def on_poses(self, msg: WholeBodyPoseArray) -> None:
         if not self.active:

@@ -21,7 +21,7 @@ from rclpy.exceptions import (
 )
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -124,6 +124,19 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self.processing_ms = Ema()
         self.latency_ms = Ema()
         self._last_input_wall: float | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def release(self) -> None:
+        """Free what configure created (publishers, models); subclasses extend it."""
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self.active = False
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
 
     # -- parameters ---------------------------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:

@@ -132,16 +132,7 @@ class PoseNode(SocialEgoLifecycleNode):
         self.stop_diagnostics()
         return super().on_deactivate(state)
 
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._free()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        self._free()
-        return TransitionCallbackReturn.SUCCESS
-
-    def _free(self) -> None:
+    def release(self) -> None:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
