@@ -1,8 +1,8 @@
 """Teacher inputs: window alignment with the student, heatmaps, gaze fallback, crops, cache."""
 
 import os
+import sys
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -20,6 +20,8 @@ from socialego_training.modalities import (
 )
 
 from socialego_training import modalities
+
+cv2 = pytest.importorskip("cv2", reason="OpenCV missing: pip install 'socialego-training[teacher]'")
 
 torch.set_num_threads(1)
 W, H = 320, 240
@@ -194,3 +196,11 @@ def test_low_confidence_outliers_do_not_blow_up_the_crop_box():
     noisy, _ = track_modalities(track, None, cfg)
     # the box (hence the grid coordinates of the body) is the same
     assert np.allclose(clean[:, :17], noisy[:, :17], atol=1e-4)
+
+
+def test_missing_opencv_names_what_to_install(monkeypatch) -> None:
+    from socialego_training.modalities import import_cv2
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` raise ImportError
+    with pytest.raises(ImportError, match=r"socialego-training\[teacher\]"):
+        import_cv2()

@@ -2,7 +2,6 @@
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -18,6 +17,8 @@ from socialego_training.teacher import (
     train_teacher,
 )
 from socialego_training.train import TrainingInterrupted
+
+cv2 = pytest.importorskip("cv2", reason="OpenCV missing: pip install 'socialego-training[teacher]'")
 
 torch.set_num_threads(1)
 W, H = 160, 120

@@ -303,7 +303,7 @@ class FrameReader:
 
     def read(self, frame_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """frame id -> RGB uint8 (H, W, 3); ids that do not exist are left out."""
-        import cv2  # local: only the teacher data path needs OpenCV
+        cv2 = import_cv2()
 
         wanted = sorted(set(int(i) for i in frame_ids))
         out: dict[int, np.ndarray] = {}
@@ -343,9 +343,21 @@ class FrameReader:
         return out
 
 
+def import_cv2():
+    """OpenCV, imported only on the teacher data path; a clear error says what to install."""
+    try:
+        import cv2
+    except ImportError as exc:
+        raise ImportError(
+            "the teacher's video frames need OpenCV (cv2): "
+            "pip install 'socialego-training[teacher]' (or any other OpenCV build)"
+        ) from exc
+    return cv2
+
+
 def crop_frame(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     """Square crop (x0, y0, side) of an RGB image, zero padded outside, resized to size x size."""
-    import cv2
+    cv2 = import_cv2()
 
     x0, y0, side = (float(v) for v in box)
     scale = size / side
