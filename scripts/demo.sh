@@ -71,7 +71,8 @@ fi
 replay() { # bag name [extra bag_replay args]
   local bag="$1" name="$2"
   shift 2
-  python -m socialego_inference.bag_replay "$bag" --start-nodes --show --rate "$RATE" \
+  # --lockstep: each image waits for the pose node's answer, so a slow machine loses no frame
+  python -m socialego_inference.bag_replay "$bag" --start-nodes --show --rate "$RATE" --lockstep \
     --out "$OUT/$name" --node-log "$OUT/$name.nodes.log" "${model_args[@]}" "$@"
 }
 

@@ -134,7 +134,7 @@ def test_camera_bag_replayed_through_pose_and_intent_nodes(tmp_path, ros_env):
     bag = tmp_path / "camera_bag"
     split_to_bag(root, "test", bag, progress=False)
     out, report = tmp_path / "run" / "outputs", tmp_path / "run" / "report"
-    _replay(bag, out, report, ros_env, "--tail", "1")
+    _replay(bag, out, report, ros_env, "--tail", "1", "--lockstep")
 
     image_stamps = {
         stamp_to_ns(m.message.header.stamp) for m in read_messages(bag, ["/camera/image_raw"])

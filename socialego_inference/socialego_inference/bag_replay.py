@@ -91,6 +91,8 @@ class BagReplay:
         clock_hz: float = 100.0,
         show: bool = False,
         quiet: bool = False,
+        lockstep: bool = False,
+        lockstep_timeout_s: float = 5.0,
     ) -> None:
         from socialego_training.bags.io import BagWriter
 
@@ -107,6 +109,9 @@ class BagReplay:
         self.warmup_s, self.tail_s, self.clock_hz = warmup_s, tail_s, clock_hz
         self.wait_timeout_s = wait_timeout_s
         self.quiet = quiet
+        # lockstep: the next image waits until the pose node answered the previous one, with
+        # simulated time paused meanwhile, so scores do not depend on how fast this machine is
+        self.lockstep, self.lockstep_timeout_s = lockstep, lockstep_timeout_s
         topics = {c.topic: c.msgtype for c in self.reader.connections}
         has_images = any(t in IMAGE_TYPES for t in topics.values())
         if record is None:
@@ -246,13 +251,26 @@ class BagReplay:
             self.publish_clock(self.sim_now())
             time.sleep(min(period, wall_target - now))
 
+    def _wait_for_poses(self, count_before: int) -> None:
+        """Hold simulated time until a new pose array is recorded (or the timeout passes)."""
+        paused = time.monotonic()
+        deadline = paused + self.lockstep_timeout_s
+        # no /clock while waiting: time stands still, and fewer clock callbacks leave the
+        # nodes' executors free for the image
+        while self.recorded[POSES] == count_before and time.monotonic() < deadline:
+            time.sleep(0.002)
+        self.wall0 += time.monotonic() - paused  # simulated time did not run while waiting
+
     def play(self) -> None:
         connections = [c for c in self.reader.connections if c.topic in self.publishers]
         self.wall0 = time.monotonic()
         for connection, t_ns, data in self.reader.messages(connections=connections):
             self._sleep_until(self.wall0 + (t_ns - self.t_first) / (self.rate * NS))
             self.publish_clock(max(self.sim_now(), t_ns))
+            poses_before = self.recorded[POSES]
             self.publishers[connection.topic].publish(bytes(data))
+            if self.lockstep and connection.msgtype in IMAGE_TYPES and POSES in self.record_topics:
+                self._wait_for_poses(poses_before)
             self.published[connection.topic] += 1
             self._copy_ground_truth(connection.topic, connection.msgtype, t_ns, bytes(data))
         # let the nodes finish: simulated time runs on past the last message
@@ -319,6 +337,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tail", type=float, default=2.0, help="simulated seconds after the last message"
     )
     parser.add_argument("--show", action="store_true", help="live per-person table in the terminal")
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="camera bags: publish each image only after the pose node answered the previous "
+        "one (simulated time paused meanwhile), so no frame is lost on a slow machine",
+    )
     parser.add_argument("--score", type=Path, default=None, help="score the outputs, report here")
     parser.add_argument("--title", default=None, help="report title")
     parser.add_argument(
@@ -368,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_timeout_s=args.wait_timeout,
             tail_s=args.tail,
             show=args.show,
+            lockstep=args.lockstep,
         )
         t0 = time.monotonic()
         recorded = replay.run()
