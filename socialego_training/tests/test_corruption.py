@@ -141,3 +141,33 @@ def test_curriculum_ramps_linearly_then_holds() -> None:
 def test_seven_evaluation_settings() -> None:
     assert len(CORRUPTION_SETTINGS) == 7
     assert CORRUPTION_SETTINGS["both60"] == (0.6, 0.6)
+
+
+def test_score_augmentation_recalibrates_only_detected_scores() -> None:
+    from socialego_core.corruption import augment_scores
+
+    x = torch.rand(64, 10, 17, 3) * 0.9 + 0.05
+    x[:, :, :3, 2] = 0.0  # undetected joints
+    out = augment_scores(x, 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(out[..., :2], x[..., :2])  # positions untouched
+    assert torch.equal(out[:, :, :3, 2], x[:, :, :3, 2])  # undetected stay 0
+    changed = ~torch.isclose(out[..., 2], x[..., 2]).all(dim=(1, 2))
+    assert changed.all()  # probability 1: every sample re-calibrated
+    binarised = (out[:, :, 3:, 2] == 1.0).all(dim=(1, 2))
+    assert 10 < int(binarised.sum()) < 54  # about half binarised, the rest powered
+    # a power keeps each sample's score order
+    for b in torch.nonzero(~binarised).flatten().tolist():
+        before, after = x[b, :, 3:, 2].flatten(), out[b, :, 3:, 2].flatten()
+        assert torch.equal(torch.argsort(before), torch.argsort(after))
+    again = augment_scores(x, 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)  # deterministic by seed
+
+
+def test_score_augmentation_off_draws_nothing() -> None:
+    from socialego_core.corruption import augment_scores
+
+    x = torch.rand(4, 10, 17, 3)
+    gen = torch.Generator().manual_seed(3)
+    state = gen.get_state()
+    assert augment_scores(x, 0.0, gen) is x
+    assert torch.equal(gen.get_state(), state)  # training without it stays bit-identical

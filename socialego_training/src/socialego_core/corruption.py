@@ -128,3 +128,36 @@ def _corrupt_batch(
             if rows.any():
                 out[rows, t] = out[rows, t - 1] if t > 0 else 0.0
     return out.to(device=device, dtype=dtype)
+
+
+def augment_scores(
+    x: torch.Tensor,
+    probability: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Re-calibrate the score channel of a batch (B, T, J, 3), per sample, with ``probability``.
+
+    Pose estimators disagree on what a confidence means (MediaPipe reports ~1.0 for almost every
+    visible joint; AlphaPose-style detectors spread scores out), so a student that leans on one
+    calibration fails on another. An augmented sample gets, half the time, every detected joint
+    (score > 0) set to 1.0, otherwise its scores raised to a random power in [0.25, 4] (monotone:
+    their order is kept). Undetected joints (score 0) stay 0; x and y are never touched.
+    With ``probability`` 0 nothing is drawn from the generator and the input is returned as is.
+    """
+    if probability <= 0:
+        return x
+    if x.dim() != 4 or x.shape[-1] != 3:
+        raise ValueError(f"augment_scores expects (B, T, J, 3), got {tuple(x.shape)}")
+    batch = x.shape[0]
+    chosen = torch.rand(batch, generator=generator) < probability
+    binarise = torch.rand(batch, generator=generator) < 0.5
+    log_gamma = (torch.rand(batch, generator=generator) * 2 - 1) * float(np.log(4.0))
+    out = x.detach().to("cpu", copy=True)
+    scores = out[..., 2]
+    detected = scores > 0
+    gamma = torch.exp(log_gamma)[:, None, None].to(out.dtype)
+    powered = scores.clamp(min=0).pow(gamma)
+    new = torch.where(binarise[:, None, None], torch.ones_like(scores), powered)
+    new = torch.where(detected, new, scores)
+    out[..., 2] = torch.where(chosen[:, None, None], new, scores)
+    return out.to(device=x.device, dtype=x.dtype)

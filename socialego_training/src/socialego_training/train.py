@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from socialego_core.artifact import build_model as build_artifact_model
 from socialego_core.artifact import load_artifact, resolve_device
-from socialego_core.corruption import corrupt, curriculum_rate
+from socialego_core.corruption import augment_scores, corrupt, curriculum_rate
 from socialego_core.heads import SocialOutputs
 from socialego_core.labels import TASKS, get_label_table
 from socialego_core.student import SocialEgoMobile
@@ -78,6 +78,13 @@ class TrainConfig:
     frame_rate: float = field(default=0.0, metadata={"help": "frame corruption rate"})
     corruption_warmup_epochs: int = field(
         default=0, metadata={"help": "linear ramp of the corruption rates (epochs)"}
+    )
+    score_augment: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of training windows whose keypoint scores are re-calibrated "
+            "(robustness to another pose estimator's confidences)"
+        },
     )
     eval_corruption_seed: int = 1234
     seed: int = 0
@@ -351,7 +358,8 @@ def train(
             tick = time.perf_counter()
             index = batches[step]
             gen = torch.Generator().manual_seed(_step_seed(cfg.seed, epoch, step))
-            x = corrupt(windows_x[index], joint_rate, frame_rate, gen).to(device)
+            x = augment_scores(windows_x[index], cfg.score_augment, gen)
+            x = corrupt(x, joint_rate, frame_rate, gen).to(device)
             y = windows_y[index].to(device)
             lr = cosine_lr(cfg.lr, state["global_step"], total_steps)
             for group in optimizer.param_groups:
