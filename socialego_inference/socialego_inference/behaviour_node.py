@@ -30,7 +30,6 @@ class BehaviourNode(SocialEgoLifecycleNode):
         super().__init__("behaviour_node", **kwargs)
         self.info: ModelInfo | None = None
         self.cfg: dict = {}
-        self.subs = []
         self.greet_pub = self.alert_pub = None
         self._previous_intent: dict[str, int] = {}
         self._last_greet: dict[str, float] = {}
@@ -53,7 +52,7 @@ class BehaviourNode(SocialEgoLifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)
-        self.subs = [
+        self.inputs += [
             self.create_subscription(ModelInfo, "socialego/model_info", self.on_info, LATCHED),
             self.create_subscription(
                 SocialIntentArray, "socialego/intents", self.on_intents, RELIABLE_OUT
@@ -62,14 +61,6 @@ class BehaviourNode(SocialEgoLifecycleNode):
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return result
-
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        for sub in self.subs:
-            self.destroy_subscription(sub)
-        self.subs = []
-        self.stop_diagnostics()
-        return super().on_deactivate(state)
 
     def release(self) -> None:
         for pub in (self.greet_pub, self.alert_pub):

@@ -105,8 +105,6 @@ class IntentNode(SocialEgoLifecycleNode):
         self.cfg: dict = {}
         self.pub = None
         self.info_pub = None
-        self.sub = None
-        self.timer = None
         self.frame_id = ""
         self._last_fed: dict[str, float] = {}
         # exact header stamp of each track's newest pose (float seconds lose nanoseconds)
@@ -173,29 +171,19 @@ class IntentNode(SocialEgoLifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)  # activates the lifecycle publishers
-        self.sub = self.create_subscription(
-            WholeBodyPoseArray,
-            "socialego/poses",
-            self.on_poses,
-            qos_profile(self.cfg["poses_reliability"], 10),
-        )
-        self.timer = self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_tick)
+        self.inputs += [
+            self.create_subscription(
+                WholeBodyPoseArray,
+                "socialego/poses",
+                self.on_poses,
+                qos_profile(self.cfg["poses_reliability"], 10),
+            ),
+            self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_tick),
+        ]
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         self.info_pub.publish(self.model_info())
         return result
-
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        for entity, destroy in (
-            (self.sub, self.destroy_subscription),
-            (self.timer, self.destroy_timer),
-        ):
-            if entity is not None:
-                destroy(entity)
-        self.sub = self.timer = None
-        self.stop_diagnostics()
-        return super().on_deactivate(state)
 
     def release(self) -> None:
         for pub in (self.pub, self.info_pub):

@@ -56,7 +56,6 @@ class GazeNode(SocialEgoLifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("gaze_node", **kwargs)
         self.pub = None
-        self.sub = None
         self.cfg: dict = {}
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -70,20 +69,14 @@ class GazeNode(SocialEgoLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        self.sub = self.create_subscription(
-            WholeBodyPoseArray, "socialego/poses", self.on_poses, RELIABLE_OUT
+        self.inputs.append(
+            self.create_subscription(
+                WholeBodyPoseArray, "socialego/poses", self.on_poses, RELIABLE_OUT
+            )
         )
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return super().on_activate(state)
-
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        if self.sub is not None:
-            self.destroy_subscription(self.sub)
-            self.sub = None
-        self.stop_diagnostics()
-        return super().on_deactivate(state)
 
     def release(self) -> None:
         if self.pub is not None:

@@ -28,6 +28,7 @@ from rclpy.qos import (
     QoSProfile,
     ReliabilityPolicy,
 )
+from rclpy.timer import Timer
 
 from socialego_perception.paramspec import ParamSpec, validate_all
 
@@ -119,6 +120,8 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self._last_warn: dict[str, float] = {}
         self._diag_pub = None
         self._diag_timer = None
+        # subscriptions and timers created on activate; on_deactivate destroys them
+        self.inputs: list = []
         self.active = False
         self.input_period = Ema()
         self.processing_ms = Ema()
@@ -126,6 +129,17 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self._last_input_wall: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self.active = False
+        for entity in self.inputs:
+            if isinstance(entity, Timer):
+                self.destroy_timer(entity)
+            else:
+                self.destroy_subscription(entity)
+        self.inputs = []
+        self.stop_diagnostics()
+        return super().on_deactivate(state)
+
     def release(self) -> None:
         """Free what configure created (publishers, models); subclasses extend it."""
 

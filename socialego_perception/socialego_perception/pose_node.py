@@ -57,7 +57,6 @@ class PoseNode(SocialEgoLifecycleNode):
         self.backend = None
         self.tracker: PoseTracker | None = None
         self.pub = None
-        self.sub = None
         self.cfg: dict = {}
         self._last_processed = -1e18
         self.images_in = 0
@@ -115,22 +114,15 @@ class PoseNode(SocialEgoLifecycleNode):
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         qos = qos_profile(self.cfg["image_reliability"], self.cfg["image_qos_depth"])
         if self.cfg["input_type"] == "compressed":
-            self.sub = self.create_subscription(
+            sub = self.create_subscription(
                 CompressedImage, "image/compressed", self.on_compressed, qos
             )
         else:
-            self.sub = self.create_subscription(Image, "image", self.on_image, qos)
+            sub = self.create_subscription(Image, "image", self.on_image, qos)
+        self.inputs.append(sub)
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return super().on_activate(state)
-
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self.active = False
-        if self.sub is not None:
-            self.destroy_subscription(self.sub)
-            self.sub = None
-        self.stop_diagnostics()
-        return super().on_deactivate(state)
 
     def release(self) -> None:
         if self.backend is not None:
