@@ -204,3 +204,42 @@ def test_missing_opencv_names_what_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` raise ImportError
     with pytest.raises(ImportError, match=r"socialego-training\[teacher\]"):
         import_cv2()
+
+
+def test_part_frame_spreads_a_small_hand_over_the_grid_and_keeps_the_body():
+    """heatmap_frame='part': face and hands fill their own grid; body and gaze stay put."""
+    from socialego_core.layouts import LEFT_HAND, RIGHT_HAND
+
+    track = make_track(range(4))
+    for fid, kp in track["frames"].items():
+        # a 10-pixel-wide right hand at x 130..140, y 120..124 (about a cell in the person box)
+        kp[list(RIGHT_HAND), 0] = np.linspace(130, 140, 21) + fid
+        kp[list(RIGHT_HAND), 1] = np.linspace(120, 124, 21)
+    person, _ = track_modalities(track, None, small_cfg(missing_rgb="zeros", heatmap_size=16))
+    part, _ = track_modalities(
+        track, None, small_cfg(missing_rgb="zeros", heatmap_size=16, heatmap_frame="part")
+    )
+    assert np.allclose(person[:, :23], part[:, :23])  # body and feet untouched
+    assert np.allclose(person[:, GAZE_HEAD:], part[:, GAZE_HEAD:])  # gaze untouched
+
+    def spread(points, idx):
+        xy = points[:, list(idx), :2]
+        return float((xy.max(axis=(0, 1)) - xy.min(axis=(0, 1))).max())
+
+    assert spread(person, RIGHT_HAND) < 2.0  # one to two cells in the person's box
+    assert spread(part, RIGHT_HAND) > 8.0  # most of the 16-cell grid in its own box
+    assert spread(part, RIGHT_HAND) < 16.0  # the margin keeps it inside
+    # the left hand (spread along the whole body in make_track) lies inside its own grid too
+    left = part[:, list(LEFT_HAND), :2]
+    assert left.min() >= -0.5 and left.max() <= 15.5
+
+
+def test_part_frame_is_in_the_cache_key_and_old_configs_read_as_person():
+    person = small_cfg()
+    part = small_cfg(heatmap_frame="part")
+    assert modality_cache_key([], person) != modality_cache_key([], part)
+    old = person.to_dict()
+    old.pop("heatmap_frame")  # an artifact written before the option existed
+    assert ModalityConfig.from_dict(old).heatmap_frame == "person"
+    with pytest.raises(ValueError, match="heatmap_frame"):
+        small_cfg(heatmap_frame="hands")

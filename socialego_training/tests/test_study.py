@@ -114,3 +114,19 @@ def test_train_teacher_and_distill_cli(tiny_root, tmp_path, capsys):
     rc = main(["distill", *common, "--method", "infonce", "--out-dir", str(tmp_path / "x")])
     assert rc == 1
     assert "needs --teacher" in capsys.readouterr().err
+
+
+def test_study_refuses_a_generated_set_from_another_generator_version(tmp_path):
+    from socialego_training.study import ensure_data
+    from socialego_training.synthetic import GENERATOR_VERSION
+
+    data = tmp_path / "data"
+    data.mkdir()
+    marker = {"seed": 0, "n_tracks": 1500, "generator_version": "0.9"}
+    (data / "dataset.json").write_text(json.dumps(marker))
+    cfg = StudyConfig(out_dir=str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match="generator"):
+        ensure_data(cfg, log=lambda *_: None)
+    marker["generator_version"] = GENERATOR_VERSION  # the same set: reused, not regenerated
+    (data / "dataset.json").write_text(json.dumps(marker))
+    assert ensure_data(cfg, log=lambda *_: None) == data

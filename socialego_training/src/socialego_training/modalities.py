@@ -8,7 +8,8 @@ last frame repeats) give:
   window, resized to ``crop_size`` (ImageNet-normalised when batched);
 - ``body`` (17), ``face`` (68), ``hand`` (42) heatmaps PoseC3D style: keypoints mapped into the
   same union box on a ``heatmap_size`` grid, a Gaussian (sigma ~0.6 grid cells) per keypoint
-  weighted by its confidence;
+  weighted by its confidence; with ``heatmap_frame="part"`` the face and each hand are mapped
+  into their own union box instead (finer detail on a small grid);
 - ``gaze`` (2): a Gaussian at the gaze head point and one at the gaze target. Without gaze the
   head channel falls back to the nose keypoint and the target channel stays empty. A target
   outside the crop is pulled back onto the crop border along the head -> target ray (decision:
@@ -32,11 +33,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from socialego_core.layouts import BODY, FACE, HANDS
+from socialego_core.layouts import BODY, FACE, HANDS, LEFT_HAND, RIGHT_HAND
 from socialego_core.window import WindowSpec, frame_ids_for_window
 
 # Bump when the way modalities are computed changes: it invalidates every cache.
-MODALITY_VERSION = 2
+MODALITY_VERSION = 3
+
+HEATMAP_FRAMES = ("person", "part")
+# With heatmap_frame="part" each of these groups is mapped into its own union box over the window.
+PART_GROUPS: dict[str, tuple[int, ...]] = {
+    "face": tuple(FACE),
+    "left_hand": tuple(LEFT_HAND),
+    "right_hand": tuple(RIGHT_HAND),
+}
 
 NOSE = 0
 N_WHOLEBODY = 133
@@ -70,8 +79,18 @@ class ModalityConfig:
     window: WindowSpec = field(default_factory=WindowSpec)
     # "error": a track without video frames is an error; "zeros": black crops (pose-only data)
     missing_rgb: str = "error"
+    # "person": every heatmap in the person's union box (method.md section 4). "part": body and
+    # gaze stay there, but the face and each hand get their own union box over the window, so a
+    # small grid still resolves expressions and finger shapes (at 16x16 a hand in the person box
+    # covers 1-2 cells). The channels are separate, so each may use its own frame.
+    heatmap_frame: str = "person"
+    part_margin: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.heatmap_frame not in HEATMAP_FRAMES:
+            raise ValueError(
+                f"heatmap_frame must be one of {HEATMAP_FRAMES}, got {self.heatmap_frame!r}"
+            )
         if self.missing_rgb not in ("error", "zeros"):
             raise ValueError(f"missing_rgb must be 'error' or 'zeros', got {self.missing_rgb!r}")
         if self.crop_size < 8 or self.heatmap_size < 4:
@@ -86,6 +105,8 @@ class ModalityConfig:
     def from_dict(cls, data: Mapping) -> ModalityConfig:
         values = dict(data)
         values["window"] = WindowSpec.from_dict(values["window"])
+        # artifacts written before heatmap_frame existed used the person box for everything
+        values.setdefault("heatmap_frame", "person")
         return cls(**values)
 
 
@@ -169,7 +190,12 @@ def window_source_ids(frame_ids: Iterable[int], spec: WindowSpec) -> list[int]:
 
 
 def union_box(
-    points: np.ndarray, margin: float, width: float, height: float, min_score: float = 0.0
+    points: np.ndarray,
+    margin: float,
+    width: float,
+    height: float,
+    min_score: float = 0.0,
+    min_side: float = 16.0,
 ) -> np.ndarray:
     """Square (x0, y0, side) around the confident points (K, 3) of the window, grown by margin.
 
@@ -185,7 +211,7 @@ def union_box(
     hi = seen[:, :2].max(axis=0)
     center = (lo + hi) / 2
     side = float(max(hi - lo)) * (1 + 2 * margin)
-    side = max(side, 16.0)  # a degenerate box (one point) still gives a usable crop
+    side = max(side, min_side)  # a degenerate box (one point) still gives a usable crop
     return np.array([center[0] - side / 2, center[1] - side / 2, side], dtype=np.float32)
 
 
@@ -226,10 +252,22 @@ def grid_points(track: TrackFrames, ids: Sequence[int], cfg: ModalityConfig) -> 
         track.height,
         cfg.box_min_score,
     )
-    scale = cfg.heatmap_size / box[2]
     out = pts.copy()
-    out[..., 0] = (pts[..., 0] - box[0]) * scale - 0.5
-    out[..., 1] = (pts[..., 1] - box[1]) * scale - 0.5
+    _to_grid(out, pts, box, cfg.heatmap_size, slice(None))
+    if cfg.heatmap_frame == "part":
+        for idx in PART_GROUPS.values():
+            part = list(idx)
+            # a part box no smaller than 1/10 of the person box (about a hand): a hand seen as
+            # one blob (all fingers on a pixel) must not blow up into the whole grid
+            part_box = union_box(
+                pts[:, part].reshape(-1, 3),
+                cfg.part_margin,
+                track.width,
+                track.height,
+                cfg.box_min_score,
+                min_side=max(float(box[2]) / 10, 4.0),
+            )
+            _to_grid(out, pts, part_box, cfg.heatmap_size, part)
     for t in range(len(ids)):
         if out[t, GAZE_TARGET, 2] > 0:
             out[t, GAZE_TARGET, :2] = _pull_inside(
@@ -237,6 +275,13 @@ def grid_points(track: TrackFrames, ids: Sequence[int], cfg: ModalityConfig) -> 
             )
     out[pts[..., 2] <= 0] = 0.0
     return out, box
+
+
+def _to_grid(out: np.ndarray, pts: np.ndarray, box: np.ndarray, size: int, index) -> None:
+    """Map pixel points ``pts[:, index]`` into the ``size`` grid of ``box`` (x0, y0, side)."""
+    scale = size / box[2]
+    out[:, index, 0] = (pts[:, index, 0] - box[0]) * scale - 0.5
+    out[:, index, 1] = (pts[:, index, 1] - box[1]) * scale - 0.5
 
 
 def render_heatmaps(

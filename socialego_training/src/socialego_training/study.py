@@ -44,6 +44,7 @@ class StudyConfig:
     teacher_size: str = "small"
     teacher_crop: int = 0
     teacher_streams: str = "rgb,body,face,hand,gaze"
+    teacher_heatmap_frame: str = "person"
     teacher_epochs: int = 15
     teacher_batch_size: int = 32
     teacher_lr: float = 0.01
@@ -65,17 +66,21 @@ class StudyConfig:
 def ensure_data(cfg: StudyConfig, log) -> Path:
     if cfg.data_root:
         return Path(cfg.data_root)
+    from socialego_training.synthetic import GENERATOR_VERSION, generate_dataset
+
     root = Path(cfg.out_dir) / "data"
     marker = root / "dataset.json"
     if marker.is_file():
         info = json.loads(marker.read_text())
-        if info.get("seed") == cfg.generate_seed and info.get("n_tracks") == cfg.generate:
+        wanted = (cfg.generate_seed, cfg.generate, GENERATOR_VERSION)
+        found = (info.get("seed"), info.get("n_tracks"), info.get("generator_version"))
+        if found == wanted:
             log(f"using the synthetic dataset already in {root}")
             return root
         raise ValueError(
-            f"{root} holds a different synthetic dataset ({marker}); remove it or use another --out"
+            f"{root} holds a different synthetic dataset ({marker}: seed, tracks, generator "
+            f"{found}, wanted {wanted}); remove it or use another --out"
         )
-    from socialego_training.synthetic import generate_dataset
 
     log(f"generating {cfg.generate} synthetic tracks (seed {cfg.generate_seed}) into {root}")
     generate_dataset(
@@ -243,6 +248,7 @@ def ensure_teacher(cfg: StudyConfig, root: Path, log) -> tuple[str, dict]:
             size=cfg.teacher_size,
             crop_size=cfg.teacher_crop,
             streams=cfg.teacher_streams,
+            heatmap_frame=cfg.teacher_heatmap_frame,
             epochs=cfg.teacher_epochs,
             batch_size=cfg.teacher_batch_size,
             lr=cfg.teacher_lr,
@@ -609,6 +615,12 @@ def add_study(subparsers) -> None:
     p.add_argument("--teacher-size", default=d.teacher_size, help="small | full")
     p.add_argument("--teacher-crop", type=int, default=d.teacher_crop, help="0 = size default")
     p.add_argument("--teacher-streams", default=d.teacher_streams)
+    p.add_argument(
+        "--teacher-heatmap-frame",
+        default=d.teacher_heatmap_frame,
+        choices=("person", "part"),
+        help="person: one union box (paper); part: face and hands in their own box",
+    )
     p.add_argument("--teacher-epochs", type=int, default=d.teacher_epochs)
     p.add_argument("--teacher-batch-size", type=int, default=d.teacher_batch_size)
     p.add_argument("--teacher-lr", type=float, default=d.teacher_lr)
@@ -638,6 +650,7 @@ def run_study_cli(args) -> int:
         teacher_size=args.teacher_size,
         teacher_crop=args.teacher_crop,
         teacher_streams=args.teacher_streams,
+        teacher_heatmap_frame=args.teacher_heatmap_frame,
         teacher_epochs=args.teacher_epochs,
         teacher_batch_size=args.teacher_batch_size,
         teacher_lr=args.teacher_lr,

@@ -387,6 +387,10 @@ class TeacherTrainConfig:
     streams: str = field(
         default="rgb,body,face,hand,gaze", metadata={"help": "streams to use (ablation)"}
     )
+    heatmap_frame: str = field(
+        default="person",
+        metadata={"help": "person (paper: one union box) | part (face and hands in their own box)"},
+    )
     window_length: int = 10
     window_stride: int = 1
     source_fps: float = 30.0
@@ -435,6 +439,7 @@ class TeacherTrainConfig:
             sigma=self.sigma,
             window=self.window_spec(),
             missing_rgb=self.missing_rgb,
+            heatmap_frame=self.heatmap_frame,
         )
 
     def resolved_cache_dir(self) -> Path:
