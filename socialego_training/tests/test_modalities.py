@@ -229,6 +229,10 @@ def test_part_frame_spreads_a_small_hand_over_the_grid_and_keeps_the_body():
     assert spread(person, RIGHT_HAND) < 2.0  # one to two cells in the person's box
     assert spread(part, RIGHT_HAND) > 8.0  # most of the 16-cell grid in its own box
     assert spread(part, RIGHT_HAND) < 16.0  # the margin keeps it inside
+    # re-centred every frame: the hand walks 1 px per frame in the image, not on its grid
+    centres = part[:, list(RIGHT_HAND), :2].mean(1)
+    assert np.allclose(centres, centres[0], atol=1e-4)
+    assert not np.allclose(person[:, list(RIGHT_HAND), :2].mean(1), centres[0], atol=1e-2)
     # the left hand (spread along the whole body in make_track) lies inside its own grid too
     left = part[:, list(LEFT_HAND), :2]
     assert left.min() >= -0.5 and left.max() <= 15.5

@@ -9,7 +9,7 @@ last frame repeats) give:
 - ``body`` (17), ``face`` (68), ``hand`` (42) heatmaps PoseC3D style: keypoints mapped into the
   same union box on a ``heatmap_size`` grid, a Gaussian (sigma ~0.6 grid cells) per keypoint
   weighted by its confidence; with ``heatmap_frame="part"`` the face and each hand are mapped
-  into their own union box instead (finer detail on a small grid);
+  into their own box instead, re-centred on the part every frame (their shape on a small grid);
 - ``gaze`` (2): a Gaussian at the gaze head point and one at the gaze target. Without gaze the
   head channel falls back to the nose keypoint and the target channel stays empty. A target
   outside the crop is pulled back onto the crop border along the head -> target ray (decision:
@@ -37,7 +37,7 @@ from socialego_core.layouts import BODY, FACE, HANDS, LEFT_HAND, RIGHT_HAND
 from socialego_core.window import WindowSpec, frame_ids_for_window
 
 # Bump when the way modalities are computed changes: it invalidates every cache.
-MODALITY_VERSION = 3
+MODALITY_VERSION = 4
 
 HEATMAP_FRAMES = ("person", "part")
 # With heatmap_frame="part" each of these groups is mapped into its own union box over the window.
@@ -80,9 +80,9 @@ class ModalityConfig:
     # "error": a track without video frames is an error; "zeros": black crops (pose-only data)
     missing_rgb: str = "error"
     # "person": every heatmap in the person's union box (method.md section 4). "part": body and
-    # gaze stay there, but the face and each hand get their own union box over the window, so a
-    # small grid still resolves expressions and finger shapes (at 16x16 a hand in the person box
-    # covers 1-2 cells). The channels are separate, so each may use its own frame.
+    # gaze stay there, but the face and each hand get their own box, centred on the part in each
+    # frame, so a small grid still resolves expressions and finger shapes (at 16x16 a hand in the
+    # person box covers 1-2 cells). The channels are separate, so each may use its own frame.
     heatmap_frame: str = "person"
     part_margin: float = 0.2
 
@@ -256,18 +256,7 @@ def grid_points(track: TrackFrames, ids: Sequence[int], cfg: ModalityConfig) -> 
     _to_grid(out, pts, box, cfg.heatmap_size, slice(None))
     if cfg.heatmap_frame == "part":
         for idx in PART_GROUPS.values():
-            part = list(idx)
-            # a part box no smaller than 1/10 of the person box (about a hand): a hand seen as
-            # one blob (all fingers on a pixel) must not blow up into the whole grid
-            part_box = union_box(
-                pts[:, part].reshape(-1, 3),
-                cfg.part_margin,
-                track.width,
-                track.height,
-                cfg.box_min_score,
-                min_side=max(float(box[2]) / 10, 4.0),
-            )
-            _to_grid(out, pts, part_box, cfg.heatmap_size, part)
+            _part_to_grid(out, pts, list(idx), float(box[2]), cfg)
     for t in range(len(ids)):
         if out[t, GAZE_TARGET, 2] > 0:
             out[t, GAZE_TARGET, :2] = _pull_inside(
@@ -282,6 +271,38 @@ def _to_grid(out: np.ndarray, pts: np.ndarray, box: np.ndarray, size: int, index
     scale = size / box[2]
     out[:, index, 0] = (pts[:, index, 0] - box[0]) * scale - 0.5
     out[:, index, 1] = (pts[:, index, 1] - box[1]) * scale - 0.5
+
+
+def _part_to_grid(
+    out: np.ndarray, pts: np.ndarray, part: list[int], person_side: float, cfg: ModalityConfig
+) -> None:
+    """Map one part (face or a hand) into its own box, re-centred on the part in every frame.
+
+    The side is the part's largest extent over the window (one scale for the whole window), so the
+    grid shows the part's shape (finger curl, mouth) rather than its path, which the body stream
+    already carries. A part box is no smaller than 1/10 of the person box: a hand seen as one
+    blob (all fingers on a pixel) must not blow up into the whole grid.
+    """
+    p = pts[:, part]  # (T, K, 3)
+    seen = (p[..., 2] >= max(cfg.box_min_score, 1e-9)) & np.isfinite(p).all(-1)
+    extents = [np.ptp(p[t, seen[t], :2], axis=0).max() for t in range(len(p)) if seen[t].any()]
+    if not extents:
+        return  # no confident point of this part in the window: leave the person-box mapping
+    side = max(max(extents) * (1 + 2 * cfg.part_margin), person_side / 10, 4.0)
+    centres = np.full((len(p), 2), np.nan, dtype=np.float32)
+    for t in range(len(p)):
+        if seen[t].any():
+            xy = p[t, seen[t], :2]
+            centres[t] = (xy.min(0) + xy.max(0)) / 2
+    # a frame without the part takes the nearest earlier (else later) centre; its scores are 0
+    first = int(np.flatnonzero(seen.any(1))[0])
+    centres[:first] = centres[first]
+    for t in range(first + 1, len(p)):
+        if np.isnan(centres[t, 0]):
+            centres[t] = centres[t - 1]
+    for t in range(len(p)):
+        frame_box = np.array([*(centres[t] - side / 2), side], dtype=np.float32)
+        _to_grid(out[t : t + 1], pts[t : t + 1], frame_box, cfg.heatmap_size, part)
 
 
 def render_heatmaps(
