@@ -2,7 +2,11 @@
 
 Subscribes ``socialego/poses`` and publishes ``socialego/gaze`` (GazeFeaturesArray) with the
 poses' header, which is the source image's header: consumers match gaze, poses and images
-exactly on it. Features come from socialego_perception.gaze_features (geometric, no weights).
+exactly on it. Features come from socialego_perception.gaze_features: the head pose is solved
+from the 68 face keypoints when the pose has them (pose node ``face_hands: mediapipe``) and
+``use_face_landmarks`` is true, else estimated geometrically from nose/eyes/ears. GazeFeatures
+has no field for the method, so the diagnostics count both (``from_face_landmarks``,
+``from_geometry``); face-landmark estimates also come with a face_score from the 68 points.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class GazeNode(SocialEgoLifecycleNode):
         super().__init__("gaze_node", **kwargs)
         self.pub = None
         self.cfg: dict = {}
+        self.method_counts = {"face_landmarks": 0, "geometric": 0}
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         cfg = self.validated_params()
@@ -101,9 +106,12 @@ class GazeNode(SocialEgoLifecycleNode):
                 self.cfg["min_keypoint_score"],
                 self.cfg["mutual_gaze_yaw_deg"],
                 self.cfg["gaze_distance_px_per_face"],
+                use_face_landmarks=self.cfg["use_face_landmarks"],
+                image_size=(int(pose.image_width), int(pose.image_height)),
             )
             if est is None:
                 continue
+            self.method_counts[est.method] = self.method_counts.get(est.method, 0) + 1
             g = GazeFeatures()
             g.header = msg.header
             g.track_id = pose.track_id
@@ -124,6 +132,12 @@ class GazeNode(SocialEgoLifecycleNode):
         self.pub.publish(out)
         self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
         self.note_latency(msg.header.stamp)
+
+    def diagnostic_values(self) -> dict[str, str]:
+        values = super().diagnostic_values()
+        values["from_face_landmarks"] = str(self.method_counts.get("face_landmarks", 0))
+        values["from_geometry"] = str(self.method_counts.get("geometric", 0))
+        return values
 
 
 def main(args=None) -> None:

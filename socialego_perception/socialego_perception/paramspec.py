@@ -90,6 +90,22 @@ POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "mediapipe: pose (multi-person body) or holistic (one person, body + hands)",
         choices=("pose", "holistic"),
     ),
+    ParamSpec(
+        "face_hands",
+        "none",
+        "face (68) and hand (2 x 21) keypoints per tracked person: none, or mediapipe "
+        "(MediaPipe's face/hand landmark models on each person's crop, placed from its body "
+        "keypoints; works with any backend)",
+        choices=("none", "mediapipe"),
+    ),
+    ParamSpec(
+        "face_hands_max_persons",
+        2,
+        "most tracked people per image that get face/hand crops, largest first "
+        "(cost about N x the per-person time)",
+        low=1,
+        high=100,
+    ),
     ParamSpec("yolo_model_path", "", "YOLO-pose .onnx file (backend yolo_onnx / box_source)"),
     ParamSpec("wholebody_model_path", "", "whole-body SimCC .onnx file (onnx_wholebody)"),
     ParamSpec(
@@ -130,6 +146,12 @@ POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
 GAZE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
         "min_keypoint_score", 0.3, "face keypoints below this are ignored", low=0.0, high=1.0
+    ),
+    ParamSpec(
+        "use_face_landmarks",
+        True,
+        "head pose from the 68 face keypoints (solvePnP on a generic face) when a pose has "
+        "them; otherwise, or if false, the geometric estimate from nose/eyes/ears",
     ),
     ParamSpec(
         "mutual_gaze_yaw_deg",

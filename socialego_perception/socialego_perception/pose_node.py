@@ -1,5 +1,9 @@
 """Pose node: camera image in, tracked whole-body poses out (header copied from the image).
 
+With ``face_hands: mediapipe`` each tracked person matched in the image (at most
+``face_hands_max_persons``, the largest first) also gets face and hand keypoints from
+MediaPipe's landmark models run on that person's crop (backends/face_hands.py).
+
 Subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (CompressedImage), publishes
 ``socialego/poses`` (WholeBodyPoseArray, one per processed image, empty as a heartbeat).
 A thin adapter around socialego_perception.backends / tracking / conversions.
@@ -15,6 +19,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from socialego_msgs.msg import WholeBodyPose, WholeBodyPoseArray
 from socialego_perception.backends import OUTPUT_LAYOUT, BackendError, create_backend
+from socialego_perception.backends.face_hands import MediaPipeFaceHands
 from socialego_perception.conversions import (
     ImageConversionError,
     compressed_to_rgb,
@@ -29,7 +34,7 @@ from socialego_perception.node_common import (
     stamp_seconds,
 )
 from socialego_perception.paramspec import POSE_PARAMS
-from socialego_perception.tracking import PoseTracker, TrackerConfig
+from socialego_perception.tracking import CONFIRMED, PoseTracker, TrackerConfig
 
 
 def resolve_onnx_device(device: str) -> tuple[str, str | None]:
@@ -55,6 +60,7 @@ class PoseNode(SocialEgoLifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("pose_node", **kwargs)
         self.backend = None
+        self.face_hands = None
         self.tracker: PoseTracker | None = None
         self.pub = None
         self.cfg: dict = {}
@@ -62,6 +68,7 @@ class PoseNode(SocialEgoLifecycleNode):
         self.images_in = 0
         self.images_done = 0
         self.active_tracks = 0
+        self.face_hands_people = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -100,13 +107,23 @@ class PoseNode(SocialEgoLifecycleNode):
         except BackendError as exc:
             self.get_logger().error(f"cannot set up pose backend '{cfg['backend']}': {exc}")
             return TransitionCallbackReturn.FAILURE
+        provides = list(self.backend.provides)
+        if cfg["face_hands"] == "mediapipe":
+            try:
+                self.face_hands = MediaPipeFaceHands(max_persons=cfg["face_hands_max_persons"])
+            except BackendError as exc:
+                self.get_logger().error(f"cannot set up face_hands 'mediapipe': {exc}")
+                self.backend.close()
+                self.backend = None
+                return TransitionCallbackReturn.FAILURE
+            provides += [part for part in ("face", "hands") if part not in provides]
         self.cfg = cfg
         self.tracker = PoseTracker(tracker_cfg)
         self.pub = self.create_lifecycle_publisher(
             WholeBodyPoseArray, "socialego/poses", RELIABLE_OUT
         )
         self.get_logger().info(
-            f"configured: backend {cfg['backend']} ({', '.join(self.backend.provides)}), "
+            f"configured: backend {cfg['backend']} ({', '.join(provides)}), "
             f"device {device}, input {cfg['input_type']}"
         )
         return TransitionCallbackReturn.SUCCESS
@@ -128,6 +145,9 @@ class PoseNode(SocialEgoLifecycleNode):
         if self.backend is not None:
             self.backend.close()
             self.backend = None
+        if self.face_hands is not None:
+            self.face_hands.close()
+            self.face_hands = None
         if self.pub is not None:
             self.destroy_lifecycle_publisher(self.pub)
             self.pub = None
@@ -162,11 +182,18 @@ class PoseNode(SocialEgoLifecycleNode):
             return
         tracked = self.tracker.update(people)
         self._last_processed = stamp
+        if self.face_hands is not None:
+            # only people matched in this image: a coasting track keeps its last face/hands
+            seen_now = [p.pose for p in tracked if p.state == CONFIRMED]
+            try:
+                self.face_hands_people = self.face_hands.refine(rgb, seen_now)
+            except Exception as exc:  # the bodies are still worth publishing
+                self.warn_throttled("face_hands_error", f"face/hand crops failed: {exc!r}")
         out = WholeBodyPoseArray()
         out.header = header
         height, width = rgb.shape[:2]
         for person in tracked:
-            if person.state != 2 and not self.cfg["publish_coasting"]:
+            if person.state != CONFIRMED and not self.cfg["publish_coasting"]:
                 continue
             out.poses.append(self._pose_msg(header, person, width, height))
         self.active_tracks = len(out.poses)
@@ -207,6 +234,8 @@ class PoseNode(SocialEgoLifecycleNode):
                 "images_received": str(self.images_in),
                 "images_processed": str(self.images_done),
                 "active_tracks": str(self.active_tracks),
+                "face_hands": str(self.cfg.get("face_hands", "")),
+                "face_hands_people_last_image": str(self.face_hands_people),
             }
         )
         return values
