@@ -104,7 +104,9 @@ def test_mediapipe_landmarks_map_by_name():
 
 
 # -- MediaPipe on real people -----------------------------------------------------------------
-def assert_plausible_standing_person(kp: np.ndarray, width: int, height: int) -> None:
+def assert_plausible_standing_person(
+    kp: np.ndarray, width: int, height: int, with_face: bool = False
+) -> None:
     body = kp[:17]
     seen = body[:, 2] > 0.5
     assert seen.sum() >= 12, f"only {seen.sum()} confident body joints"
@@ -115,7 +117,8 @@ def assert_plausible_standing_person(kp: np.ndarray, width: int, height: int) ->
             a, b = IDX[f"{side}_{upper}"], IDX[f"{side}_{lower}"]
             if body[a, 2] > 0.5 and body[b, 2] > 0.5:
                 assert body[a, 1] < body[b, 1], f"{side} {upper} below {lower}"
-    assert kp[23:91, 2].max() == 0  # face: not provided by MediaPipe, score 0
+    if not with_face:
+        assert kp[23:91, 2].max() == 0  # face: not provided by MediaPipe's pose mode, score 0
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +139,7 @@ def test_mediapipe_pose_finds_the_basketball_player(mediapipe_pose):
     assert_plausible_standing_person(best.keypoints, rgb.shape[1], rgb.shape[0])
 
 
-def test_mediapipe_holistic_adds_hands_next_to_the_wrists():
+def test_mediapipe_holistic_adds_face_and_hands_next_to_the_wrists():
     pytest.importorskip("mediapipe", reason="mediapipe not installed (requirements/runtime.txt)")
     backend = create_backend("mediapipe", mediapipe_mode="holistic")
     try:
@@ -148,7 +151,13 @@ def test_mediapipe_holistic_adds_hands_next_to_the_wrists():
         backend.close()
     assert len(people) == 1
     kp = people[0].keypoints
-    assert_plausible_standing_person(kp, rgb.shape[1], rgb.shape[0])
+    assert_plausible_standing_person(kp, rgb.shape[1], rgb.shape[0], with_face=True)
+    # the face mesh, mapped to the 68 iBUG points, lies around the body's nose
+    face = kp[23:91]
+    assert (face[:, 2] > 0).all(), "holistic found no face"
+    nose = kp[IDX["nose"]]
+    assert face[:, 0].min() < nose[0] < face[:, 0].max()
+    assert face[:, 1].min() < nose[1] < face[:, 1].max()
     hands = 0
     for side in ("left", "right"):
         hand = kp[IDX[f"{side}_hand_wrist"]]

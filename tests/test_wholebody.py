@@ -161,7 +161,7 @@ def two_people_tracked(face_hands):
     try:
         for rgb in frames:
             tracked = [p for p in tracker.update(body.infer(rgb)) if p.state == CONFIRMED]
-            face_hands.refine(rgb, [p.pose for p in tracked])
+            face_hands.refine(rgb, [p.pose for p in tracked], [p.track_id for p in tracked])
             per_frame.append({p.track_id: p.pose.keypoints.copy() for p in tracked})
     finally:
         body.close()
@@ -203,6 +203,46 @@ def test_each_person_gets_face_and_hands_inside_their_own_box(two_people_tracked
         assert hands >= frames // 2, f"track {tid}: hands {found}"
 
 
+def test_track_ids_let_parts_be_followed_with_fewer_model_runs():
+    """With track ids a face/hand found in the last image is looked for where it was: fewer
+    model runs, and the points land where a fresh search puts them."""
+    frames = two_people_frames(count=5)
+    body = create_backend("mediapipe", mediapipe_mode="pose", max_persons=4)
+    tracker = PoseTracker(TrackerConfig(initialization_delay=0))
+    tracking, searching = MediaPipeFaceHands(max_persons=2), MediaPipeFaceHands(max_persons=2)
+    try:
+        for i, rgb in enumerate(frames):
+            tracked = [p for p in tracker.update(body.infer(rgb)) if p.state == CONFIRMED]
+            ids = [p.track_id for p in tracked]
+            followed = [PersonPose(p.pose.keypoints.copy(), p.pose.bbox, 1.0) for p in tracked]
+            fresh = [PersonPose(p.pose.keypoints.copy(), p.pose.bbox, 1.0) for p in tracked]
+            tracking.refine(rgb, followed, ids)
+            searching.refine(rgb, fresh)
+            if i == 0:
+                continue
+            for a, b in zip(followed, fresh, strict=True):
+                both = (a.keypoints[:, 2] > 0) & (b.keypoints[:, 2] > 0)
+                both[:23] = False
+                size = a.bbox[3]
+                gap = np.linalg.norm(a.keypoints[both, :2] - b.keypoints[both, :2], axis=1)
+                assert (gap < 0.03 * size).mean() > 0.9, f"image {i}: tracked points drift"
+        assert tracking.model_runs < 0.8 * searching.model_runs, (
+            tracking.model_runs,
+            searching.model_runs,
+        )
+    finally:
+        body.close()
+        tracking.close()
+        searching.close()
+
+
+def test_track_ids_must_match_the_people(face_hands):
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    person = PersonPose(np.zeros((133, 3), np.float32), (10.0, 10.0, 20.0, 40.0), 0.9)
+    with pytest.raises(ValueError, match="2 track ids for 1 people"):
+        face_hands.refine(rgb, [person], ["1", "2"])
+
+
 def test_cap_processes_the_largest_people_only():
     rgb = two_people_frames(count=1)[0]
     body = create_backend("mediapipe", mediapipe_mode="pose", max_persons=4)
@@ -230,7 +270,7 @@ def test_sports2d_both_people_get_hands_and_keep_their_ids(body, face_hands):
     try:
         for rgb in frames:
             tracked = [p for p in tracker.update(backend.infer(rgb)) if p.state == CONFIRMED]
-            face_hands.refine(rgb, [p.pose for p in tracked])
+            face_hands.refine(rgb, [p.pose for p in tracked], [p.track_id for p in tracked])
             for p in tracked:
                 kp = p.pose.keypoints
                 ids.append(p.track_id)

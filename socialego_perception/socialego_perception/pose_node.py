@@ -184,9 +184,11 @@ class PoseNode(SocialEgoLifecycleNode):
         self._last_processed = stamp
         if self.face_hands is not None:
             # only people matched in this image: a coasting track keeps its last face/hands
-            seen_now = [p.pose for p in tracked if p.state == CONFIRMED]
+            seen_now = [p for p in tracked if p.state == CONFIRMED]
             try:
-                self.face_hands_people = self.face_hands.refine(rgb, seen_now)
+                self.face_hands_people = self.face_hands.refine(
+                    rgb, [p.pose for p in seen_now], [p.track_id for p in seen_now]
+                )
             except Exception as exc:  # the bodies are still worth publishing
                 self.warn_throttled("face_hands_error", f"face/hand crops failed: {exc!r}")
         out = WholeBodyPoseArray()

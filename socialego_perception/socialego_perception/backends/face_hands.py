@@ -7,6 +7,9 @@ face; elbow -> wrist for each hand), and runs MediaPipe's face landmark model (4
 and hand landmark model (21 points) on those regions. That is what MediaPipe Holistic does for
 one person, but driven by our tracked bodies, so it works for several people and needs no
 second body or palm detector. A second pass re-centres each region on the landmarks found.
+Given the people's track ids, a part found in the last image is first looked for where it was
+(moved with the body), as MediaPipe's trackers do: one model run instead of a search; a part
+missed in the last image gets one region per image (the next in turn), not a full search.
 
 Results go back to full-image pixels (``CropBox.to_image``) and into COCO-WholeBody by name:
 the face mesh points nearest to the 68 iBUG points (``FACE_MESH_TO_IBUG68``), the hands through
@@ -59,6 +62,7 @@ FACE_MESH_POINTS = 468
 # middle finger base), as in MediaPipe's own trackers
 _MESH_RIGHT_EYE, _MESH_LEFT_EYE = 33, 263
 _HAND_WRIST, _HAND_MIDDLE_MCP = 0, 9
+_MESH_NOSE_TIP = 4
 
 MIN_CROP_PX = 16  # a person crop smaller than this on a side has no usable face or hands
 MIN_REGION_PX = 8.0  # face/hand regions smaller than this are not worth a model run
@@ -283,6 +287,8 @@ class MediaPipeFaceHands:
         self.refine_passes = int(refine_passes)
         self.crop_margin = float(crop_margin)
         self.model_runs = 0  # landmark model calls so far (a cost figure for diagnostics)
+        # track id -> part -> (landmarks, body anchor), and part_misses -> images missed
+        self._memory: dict[str, dict] = {}
 
     # -- model calls ----------------------------------------------------------------------
     def _run(self, solution, crop: np.ndarray, box: CropBox, region: Region) -> np.ndarray | None:
@@ -304,32 +310,90 @@ class MediaPipeFaceHands:
         norm = np.array([(lm.x, lm.y) for lm in result.landmarks.landmark], dtype=np.float64)
         return box.to_image(norm)
 
-    def _face(self, crop, box, kp) -> tuple[np.ndarray, float] | None:
+    @staticmethod
+    def _from_memory(last: dict, part: str, anchor: np.ndarray | None) -> np.ndarray | None:
+        """Last call's landmarks of this part moved by the body's own motion since (its
+        anchor: nose or wrist), or None."""
+        if part not in last or anchor is None:
+            return None
+        points, last_anchor = last[part]
+        return points + (anchor - last_anchor)
+
+    @staticmethod
+    def _schedule(tries: tuple, last: dict, now: dict, part: str) -> list:
+        """Regions to search: all of ``tries`` for a part not missed last time; for a part the
+        last call missed, one try, the next in turn (a part out of sight costs one model run
+        per image, not a full search). Marks the part missed until something is found."""
+        misses = last.get(f"{part}_misses")
+        now[f"{part}_misses"] = (misses or 0) + 1
+        if misses is None:
+            return list(tries)
+        return [tries[misses % len(tries)]]
+
+    @staticmethod
+    def _found(now: dict, part: str, points: np.ndarray, anchor: np.ndarray | None) -> None:
+        now.pop(f"{part}_misses", None)
+        if anchor is not None:
+            now[part] = (points, anchor.copy())
+
+    def _face(self, crop, box, kp, last: dict, now: dict) -> tuple[np.ndarray, float] | None:
+        placed = face_region(kp, self.min_keypoint_score)
+        if placed is None:
+            return None
+        confidence = placed[1]
+        anchor = kp[NOSE, :2] if kp[NOSE, 2] >= self.min_keypoint_score else None
         mesh = None
-        for scale in self.FACE_TRIES:
-            placed = face_region(kp, self.min_keypoint_score, scale)
-            if placed is None:
-                return None
-            region, confidence = placed
+        previous = self._from_memory(last, "face", anchor)
+        if previous is not None:  # tracking: the last face's region, no search, no re-centring
+            region = region_around(previous, _MESH_RIGHT_EYE, _MESH_LEFT_EYE, 0.0, 1.5)
             mesh = self._run(self._face_graph, crop, box, region)
-            if mesh is not None:
-                break
-        for _ in range(self.refine_passes if mesh is not None else 0):
-            again = region_around(mesh, _MESH_RIGHT_EYE, _MESH_LEFT_EYE, 0.0, 1.5)
-            better = self._run(self._face_graph, crop, box, again)
-            if better is None:
-                break
-            mesh = better
+        if mesh is None:
+            for scale in self._schedule(self.FACE_TRIES, last, now, "face"):
+                region, confidence = face_region(kp, self.min_keypoint_score, scale)
+                mesh = self._run(self._face_graph, crop, box, region)
+                if mesh is not None:
+                    break
+            for _ in range(self.refine_passes if mesh is not None else 0):
+                again = region_around(mesh, _MESH_RIGHT_EYE, _MESH_LEFT_EYE, 0.0, 1.5)
+                better = self._run(self._face_graph, crop, box, again)
+                if better is None:
+                    break
+                mesh = better
         if mesh is None or len(mesh) < FACE_MESH_POINTS:
             return None
+        # a face far from this body's nose belongs to someone else (overlapping people)
+        if anchor is not None and np.linalg.norm(mesh[_MESH_NOSE_TIP] - anchor) > 0.5 * (
+            region.size
+        ):
+            return None
+        self._found(now, "face", mesh, anchor)
         return mesh[list(FACE_MESH_TO_IBUG68)], confidence
 
-    def _hand(self, crop, box, kp, side: str) -> tuple[np.ndarray, float] | None:
-        for reach, scale in self.HAND_TRIES:
-            placed = hand_region(kp, side, self.min_keypoint_score, reach, scale)
-            if placed is None:
-                return None
-            region, confidence, forearm = placed
+    def _hand(
+        self, crop, box, kp, side: str, last: dict, now: dict
+    ) -> tuple[np.ndarray, float] | None:
+        placed = hand_region(kp, side, self.min_keypoint_score, *self.HAND_TRIES[0])
+        if placed is None:
+            return None
+        _, confidence, forearm = placed
+        wrist = kp[_IDX[f"{side}_wrist"], :2]
+
+        def belongs(points: np.ndarray) -> bool:
+            # a hand whose wrist is far from this arm's wrist is someone/something else's
+            return bool(np.linalg.norm(points[_HAND_WRIST] - wrist) <= 0.6 * forearm)
+
+        previous = self._from_memory(last, side, wrist)
+        if previous is not None:  # tracking: the last hand's region, no search
+            region = region_around(previous, _HAND_WRIST, _HAND_MIDDLE_MCP, 90.0, 1.6)
+            points = self._run(self._hand_graph, crop, box, region)
+            if points is not None and belongs(points):
+                self._found(now, side, points, wrist)
+                return points, confidence
+        for reach, scale in self._schedule(self.HAND_TRIES, last, now, side):
+            tried = hand_region(kp, side, self.min_keypoint_score, reach, scale)
+            if tried is None:
+                continue
+            region = tried[0]
             points = self._run(self._hand_graph, crop, box, region)
             if points is None:
                 continue
@@ -339,15 +403,24 @@ class MediaPipeFaceHands:
                 if better is None:
                     break
                 points = better
-            # a hand whose wrist is far from this arm's wrist belongs to someone/something else
-            wrist = kp[_IDX[f"{side}_wrist"], :2]
-            if np.linalg.norm(points[_HAND_WRIST] - wrist) <= 0.6 * forearm:
+            if belongs(points):
+                self._found(now, side, points, wrist)
                 return points, confidence
         return None
 
     # -- public ---------------------------------------------------------------------------
-    def refine(self, rgb: np.ndarray, people: list[PersonPose]) -> int:
-        """Fill face and hands of the largest ``max_persons`` people; returns how many ran."""
+    def refine(
+        self,
+        rgb: np.ndarray,
+        people: list[PersonPose],
+        track_ids: list[str] | None = None,
+    ) -> int:
+        """Fill face and hands of the largest ``max_persons`` people; returns how many ran.
+
+        With ``track_ids`` (one per person, e.g. the tracker's) a person's face and hands found
+        in the last call are looked for first where they were, moved with the body, as
+        MediaPipe's own trackers do: one model run per part instead of a search.
+        """
         if not (
             isinstance(rgb, np.ndarray)
             and rgb.ndim == 3
@@ -358,10 +431,14 @@ class MediaPipeFaceHands:
                 "face/hand crops need an (H, W, 3) uint8 RGB image, got "
                 f"{getattr(rgb, 'shape', type(rgb).__name__)} {getattr(rgb, 'dtype', '')}"
             )
+        if track_ids is not None and len(track_ids) != len(people):
+            raise ValueError(f"{len(track_ids)} track ids for {len(people)} people")
         height, width = rgb.shape[:2]
-        order = sorted(people, key=lambda p: _area(p.bbox), reverse=True)
+        ids = list(track_ids) if track_ids is not None else [None] * len(people)
+        order = sorted(zip(people, ids, strict=True), key=lambda pi: _area(pi[0].bbox))[::-1]
+        memories: dict[str, dict] = {}
         done = 0
-        for person in order:
+        for person, track_id in order:
             if done >= self.max_persons:
                 break
             kp = person.keypoints
@@ -371,15 +448,21 @@ class MediaPipeFaceHands:
             if box is None:
                 continue
             done += 1
+            # what was found this time replaces the last: a part not found is forgotten
+            now: dict = {}
+            last = self._memory.get(track_id, {}) if track_id is not None else {}
             body = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
             crop = box.cut(rgb)
-            face = self._face(crop, box, body)
+            face = self._face(crop, box, body, last, now)
             if face is not None:
                 _write(kp, FACE, face[0], face[1], width, height)
             for side, part in (("left", LEFT_HAND), ("right", RIGHT_HAND)):
-                hand = self._hand(crop, box, body, side)
+                hand = self._hand(crop, box, body, side, last, now)
                 if hand is not None:
                     _write(kp, part, hand[0], hand[1], width, height)
+            if track_id is not None:
+                memories[track_id] = now
+        self._memory = memories  # people not processed this time start afresh next time
         return done
 
     def close(self) -> None:

@@ -5,11 +5,13 @@ Two modes:
   two model files that the mediapipe wheel itself ships (pose_detection.tflite and
   pose_landmark_full.tflite) with the input-normalisation metadata the Tasks runner needs.
   Nothing is downloaded. Body (COCO-17) + heels and toes.
-- ``holistic`` (single person): the legacy Holistic solution: body, both hands.
+- ``holistic`` (single person): the legacy Holistic solution: body, face, both hands.
 
 MediaPipe's 33 body landmarks are mapped to COCO-WholeBody BY NAME; MediaPipe's
-``*_foot_index`` (tip of the foot) stands in for the big toe. Face: the 468-point face mesh
-has no exact 68-point iBUG equivalent, so face keypoints are left at score 0.
+``*_foot_index`` (tip of the foot) stands in for the big toe. Face (holistic): the 468-point
+face mesh has no exact 68-point iBUG equivalent; its vertices at the same anatomical places
+(``face_hands.FACE_MESH_TO_IBUG68``) stand in. For face and hands of several people, see the
+pose node's ``face_hands`` stage (backends/face_hands.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from socialego_core.layouts import FACE
 
 from socialego_perception.backends.base import (
     BackendError,
@@ -30,6 +33,7 @@ from socialego_perception.backends.base import (
     suppress_duplicates,
     to_output_layout,
 )
+from socialego_perception.backends.face_hands import FACE_MESH_POINTS, FACE_MESH_TO_IBUG68
 
 # MediaPipe body landmark names (mediapipe.solutions.pose.PoseLandmark, lower-cased).
 MEDIAPIPE_POSE_NAMES: tuple[str, ...] = (
@@ -198,7 +202,7 @@ class MediaPipeBackend(PoseBackend):
                 min_detection_confidence=float(min_detection_confidence),
                 min_tracking_confidence=float(min_tracking_confidence),
             )
-            self.provides = ("body", "feet", "hands")
+            self.provides = ("body", "feet", "face", "hands")
 
     def _timestamp_ms(self) -> int:
         # VIDEO mode wants strictly increasing timestamps; use our own monotonic clock so that
@@ -232,6 +236,10 @@ class MediaPipeBackend(PoseBackend):
         kp = to_output_layout(
             self._landmarks_px(result.pose_landmarks.landmark, width, height, True), POSE_MAP
         )
+        if result.face_landmarks is not None:
+            mesh = self._landmarks_px(result.face_landmarks.landmark, width, height, False)
+            if len(mesh) >= FACE_MESH_POINTS:
+                kp[FACE.start : FACE.stop] = mesh[list(FACE_MESH_TO_IBUG68)]
         for hand, index_map in (
             (result.left_hand_landmarks, LEFT_HAND_MAP),
             (result.right_hand_landmarks, RIGHT_HAND_MAP),
