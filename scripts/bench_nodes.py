@@ -5,6 +5,9 @@
    real footage (Sports2D demo, two people), per available backend.
 2. Intent node (separate process, real DDS): time per inference tick (from its diagnostics) and
    pose-message -> intent-message latency with 1, 5 and 20 people.
+   In process (``--only stages``): the tick's stages (windows / forward / hysteresis / messages
+   / publish) with 1, 5 and 20 people, the current path against the previous per-track path
+   (``IntentNode(reference_path=True)``) on the same input in the same run, with the ratio.
 3. End to end (pose node + intent node processes): images published at --camera-fps, latency
    from the image's header stamp to the arrival of the intent carrying it, and images per
    second the pose node keeps up with.
@@ -183,6 +186,57 @@ def _bench_intent_people(people: int, args) -> None:
     node.stop()
 
 
+def bench_intent_stages(args) -> None:
+    """Per-stage time of one intent-node tick, new path vs the reference path, in process."""
+    import os
+
+    import rclpy
+    import torch
+    from intent_inprocess import InProcessIntentNode, steady_stream
+    from rosnode_harness import unique_domain_id
+    from socialego_inference.intent_node import STAGES
+
+    torch.set_num_threads(1)  # what the node's default threads: 1 gives
+    os.environ["ROS_DOMAIN_ID"] = str(unique_domain_id())
+    rclpy.init()
+    try:
+        for people in (1, 5, 20):
+            nodes = {
+                "new": InProcessIntentNode(reference_path=False, params={"max_tracks": 64}),
+                "old": InProcessIntentNode(reference_path=True, params={"max_tracks": 64}),
+            }
+            stream = steady_stream(people, args.stage_ticks + 40)  # poses and ticks at 30 Hz
+            times = {name: {s: [] for s in (*STAGES, "tick", "poses")} for name in nodes}
+            for k, (t, msg) in enumerate(stream):
+                order = list(nodes.items()) if k % 2 else list(nodes.items())[::-1]
+                for name, node in order:  # alternate who goes first (fair under load)
+                    t0 = time.perf_counter()
+                    node.poses(msg)
+                    t1 = time.perf_counter()
+                    node.tick(t + 0.002)
+                    t2 = time.perf_counter()
+                    if k >= 40:  # windows full (0.9 s) and caches warm
+                        rec = times[name]
+                        rec["poses"].append((t1 - t0) * 1000)
+                        rec["tick"].append((t2 - t1) * 1000)
+                        for stage in STAGES:
+                            rec[stage].append(node.node.stage_ms[stage])
+            for node in nodes.values():
+                node.close()
+            print(
+                f"  {people:2d} people, median ms of {args.stage_ticks} ticks (old / new = ratio):"
+            )
+            for stage in (*STAGES, "tick", "poses"):
+                old = statistics.median(times["old"][stage])
+                new = statistics.median(times["new"][stage])
+                label = {"tick": "whole tick (on_tick)", "poses": "on_poses (not in tick)"}.get(
+                    stage, stage
+                )
+                print(f"    {label:24s} {old:6.2f} / {new:6.2f} = {old / max(new, 1e-9):5.1f}x")
+    finally:
+        rclpy.shutdown()
+
+
 def bench_end_to_end(args) -> None:
     from footage import FILES, video_frames
     from rosnode_harness import NodeProcess, RosClient, unique_domain_id
@@ -276,7 +330,8 @@ def main() -> None:
     parser.add_argument("--wholebody-model", default="", help="RTMW/DWPose .onnx to include")
     parser.add_argument("--intent-seconds", type=float, default=6.0)
     parser.add_argument("--camera-fps", type=float, default=15.0)
-    parser.add_argument("--only", choices=("backends", "intent", "e2e"), default=None)
+    parser.add_argument("--stage-ticks", type=int, default=200, help="ticks per stage figure")
+    parser.add_argument("--only", choices=("backends", "intent", "stages", "e2e"), default=None)
     args = parser.parse_args()
     import os
     import platform
@@ -291,6 +346,9 @@ def main() -> None:
     if args.only in (None, "intent"):
         print("intent node (separate process, DDS):")
         bench_intent_node(args)
+    if args.only in (None, "stages"):
+        print("intent node stages (in process, the new path vs the previous per-track path):")
+        bench_intent_stages(args)
     if args.only in (None, "e2e"):
         print("end to end (pose node + intent node processes, default backend):")
         bench_end_to_end(args)

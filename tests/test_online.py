@@ -71,7 +71,7 @@ def test_faster_camera_newest_pose_in_slot_wins_and_memory_is_bounded():
     x = (tw.window.keypoints[:, 0, 0] + 0.5) * W
     np.testing.assert_allclose(x, [484.5, 489.5, 494.5, 499.5], atol=1e-3)
     assert tw.frames_used == 4
-    assert len(online._tracks["a"]) <= online._max_samples
+    assert online.buffered_samples("a") <= online._max_samples
 
 
 def test_first_samples_before_the_track_stay_zero():
@@ -287,3 +287,156 @@ def test_window_cache_follows_new_poses():
     second = online.window("a").window
     assert second is not first
     assert (second.keypoints[-1, 0, 0] + 0.5) * W == pytest.approx(200.0)
+
+
+def _random_churn_feed(rng, online, reference, steps=300):
+    """Feed both builders the same random poses with churn; compare every window as we go."""
+    t = 50.0
+    ids = [f"t{k}" for k in range(10)]
+    for _ in range(steps):
+        t += float(rng.choice([1 / 60, 1 / 30, 0.1, 0.35, 1.5], p=[0.3, 0.4, 0.15, 0.1, 0.05]))
+        if rng.random() < 0.02:
+            t -= 20.0  # clock jump back: everything resets
+        assert online.observe_time(t) == reference.observe_time(t)
+        assert online.expire(t) == reference.expire(t)
+        for tid in rng.choice(ids, size=int(rng.integers(0, 6)), replace=False).tolist():
+            stamp = t - (float(rng.uniform(0.6, 2)) if rng.random() < 0.05 else 0.0)
+            if rng.random() < 0.1:
+                kp, layout = rng.uniform(-50, 700, (17, 3)).astype(np.float32), "COCO17"
+            else:
+                kp, layout = rng.uniform(-50, 700, (133, 3)).astype(np.float32), 2
+            kp[rng.integers(0, len(kp)), rng.integers(0, 3)] = rng.choice([np.nan, np.inf, 5.0])
+            width, height = (W, H) if rng.random() < 0.9 else (1280.0, 720.0)
+            person = f"p{tid}" if rng.random() < 0.5 else ""
+            for _ in range(2 if rng.random() < 0.05 else 1):  # same stamp twice: replaced
+                args = (tid, stamp, kp, width, height, layout, person)
+                assert online.add(*args) is reference.add(*args)
+        now = t + float(rng.uniform(0, 0.8))
+        expected = reference.windows(now)
+        batch = online.batch(now)
+        assert batch.track_ids == [tw.track_id for tw in expected] == online.track_ids
+        for i, tw in enumerate(expected):
+            assert batch.person_ids[i] == tw.person_id
+            np.testing.assert_array_equal(batch.keypoints[i], tw.window.keypoints)
+            np.testing.assert_array_equal(batch.observed[i], tw.window.observed)
+            assert batch.newest_stamp[i] == tw.newest_stamp
+            assert batch.frames_used[i] == tw.frames_used
+            assert batch.input_quality[i] == tw.input_quality
+            assert batch.stale[i] == tw.stale
+            build = online._resample_reference(tw.track_id)
+            np.testing.assert_allclose(batch.keypoints[i], build.keypoints, atol=1e-6)
+            assert batch.observed[i].tolist() == build.observed.tolist()
+        # windows() (one TrackWindow per track) is the same batch
+        for tw, mine in zip(expected, online.windows(now)):
+            np.testing.assert_array_equal(mine.window.keypoints, tw.window.keypoints)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vectorised_batch_equals_the_per_track_reference_with_churn(seed):
+    """Tracks appear, vanish, expire and come back; stamps repeat and go back; the clock
+    loops; NaN/inf; COCO-17 input; image sizes change; more tracks than max_tracks: every
+    window of OnlineWindows.batch equals the previous per-track builder bit for bit (and the
+    build_window path), in the same track order, with the same AddResult for every pose."""
+    from socialego_core.online_reference import ReferenceOnlineWindows
+
+    rng = np.random.default_rng(seed)
+    spec = WindowSpec(
+        length=int(rng.integers(2, 12)),
+        stride=int(rng.integers(1, 4)),
+        source_fps=float(rng.choice([10.0, 15.0, 30.0])),
+        normalisation=str(rng.choice(["centered", "signed"])),
+    )
+    cfg = OnlineConfig(max_tracks=int(rng.integers(3, 12)), min_frames=int(rng.integers(0, 5)))
+    _random_churn_feed(rng, OnlineWindows(spec, cfg), ReferenceOnlineWindows(spec, cfg))
+
+
+def test_batch_ring_rows_wrap_and_grow_past_the_initial_slots():
+    """A camera far faster than the window rate fills the ring rows (moving them to the front,
+    dropping the oldest when full), and 40 tracks grow the slot arrays: still the reference."""
+    from socialego_core.online_reference import ReferenceOnlineWindows
+
+    spec = WindowSpec(length=3, stride=1, source_fps=2.0)  # 1.5 s of window
+    cfg = OnlineConfig(max_tracks=40, max_track_gap_s=100.0)
+    online, reference = OnlineWindows(spec, cfg), ReferenceOnlineWindows(spec, cfg)
+    rng = np.random.default_rng(7)
+    for i in range(400):  # 400 Hz
+        for tid in range(40 if i % 50 == 0 else 2):
+            kp = rng.uniform(0, 600, (133, 3)).astype(np.float32)
+            args = (str(tid), 10.0 + i / 400, kp, W, H, 2)
+            assert online.add(*args) is reference.add(*args)
+    assert online.buffered_samples("0") == online._max_samples  # the count bound holds
+    batch = online.batch(12.0)
+    for i, tw in enumerate(reference.windows(12.0)):
+        np.testing.assert_array_equal(batch.keypoints[i], tw.window.keypoints)
+        assert batch.frames_used[i] == tw.frames_used and batch.stale[i] == tw.stale
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batch_hysteresis_equals_one_state_machine_per_track(seed):
+    """BatchDecisionSmoother == DecisionSmoother (one HysteresisDecision per track and task)
+    on random probability streams with NaN rows, forgetting, retaining and LRU eviction."""
+    from socialego_core.online import BatchDecisionSmoother
+
+    rng = np.random.default_rng(seed)
+    classes = {"intent": 3, "action": 5}
+    cfg = HysteresisConfig(
+        alpha=float(rng.uniform(0.2, 1.0)),
+        enter_threshold=float(rng.uniform(0.4, 0.7)),
+        exit_threshold=float(rng.uniform(0.1, 0.4)),
+        min_steps=int(rng.integers(1, 4)),
+    )
+    fast = BatchDecisionSmoother(classes, cfg, max_tracks=6)
+    slow = DecisionSmoother(classes, cfg, max_tracks=6)
+    decided = 0
+    leaning: dict[tuple[str, str], int] = {}
+    for _ in range(400):
+        ids = rng.choice([f"t{k}" for k in range(9)], size=int(rng.integers(1, 7)), replace=False)
+        ids = ids.tolist()
+        probs = {}
+        for task, k in classes.items():
+            logits = rng.normal(0, 1, (len(ids), k))
+            for j, tid in enumerate(ids):  # each track leans to a class for a while
+                if (tid, task) not in leaning or rng.random() < 0.02:
+                    leaning[tid, task] = int(rng.integers(0, k))
+                logits[j, leaning[tid, task]] += rng.uniform(1, 5)
+            p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+            p[rng.random(len(ids)) < 0.03] = np.nan
+            probs[task] = p.astype(np.float32)
+        got = fast.update_many(ids, probs)
+        for j, tid in enumerate(ids):
+            want = slow.update(tid, {task: probs[task][j] for task in classes})
+            assert {task: int(got[task][j]) for task in classes} == want
+        other = rng.choice([f"t{k}" for k in range(9)], size=4).tolist()
+        current = fast.current_many(other)
+        for j, tid in enumerate(other):
+            assert {task: int(current[task][j]) for task in classes} == slow.current(tid)
+        if rng.random() < 0.05:
+            fast.forget(ids[:1])
+            slow.forget(ids[:1])
+        if rng.random() < 0.02:
+            fast.retain(ids)
+            slow.retain(ids)
+        assert len(fast) == len(slow)
+        decided += sum(int((v != UNKNOWN_DECISION).sum()) for v in got.values())
+    assert decided > 300  # decisions really happened
+
+
+def test_batch_hysteresis_rejects_bad_input():
+    from socialego_core.online import BatchDecisionSmoother
+
+    smoother = BatchDecisionSmoother({"intent": 3}, max_tracks=2)
+    with pytest.raises(ValueError, match="expected 3 probabilities"):
+        smoother.update_many(["a"], {"intent": np.ones((1, 2))})
+    with pytest.raises(ValueError, match="distinct"):
+        smoother.update_many(["a", "a"], {"intent": np.ones((2, 3)) / 3})
+    with pytest.raises(ValueError, match="max_tracks=2"):
+        smoother.update_many(["a", "b", "c"], {"intent": np.ones((3, 3)) / 3})
+
+
+def test_empty_batch_has_the_window_shape():
+    spec = WindowSpec(length=4, stride=1, source_fps=10.0)
+    online = OnlineWindows(spec)
+    batch = online.batch(1.0)
+    assert len(batch) == 0 and batch.keypoints.shape == (0, 4, 17, 3)
+    online.add("a", 0.0, pose133(1.0), W, H, "COCO_WHOLEBODY133")
+    assert online.expire(5.0) == ["a"] and len(online.batch(5.0)) == 0

@@ -8,6 +8,7 @@ model and its window spec come from the artifact (socialego_core.artifact), neve
 
 from __future__ import annotations
 
+import array
 import json
 import time
 from pathlib import Path
@@ -17,16 +18,20 @@ from builtin_interfaces.msg import Duration
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.time import Time
 from socialego_core.artifact import ArtifactError, StudentPredictor
+from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
 from socialego_core.layouts import LAYOUTS_BY_CODE, get_layout
 from socialego_core.online import (
     UNKNOWN_DECISION,
     AddResult,
+    BatchDecisionSmoother,
     DecisionSmoother,
     HysteresisConfig,
     OnlineConfig,
     OnlineWindows,
+    WindowBatch,
     stack,
 )
+from socialego_core.online_reference import ReferenceOnlineWindows
 from socialego_perception.node_common import (
     LATCHED,
     RELIABLE_OUT,
@@ -42,6 +47,7 @@ from socialego_msgs.msg import ModelInfo, SocialIntent, SocialIntentArray, Whole
 
 TASKS = ("intent", "attitude", "action")
 COASTING = 3  # WholeBodyPose.TRACK_STATE_COASTING
+STAGES = ("windows", "forward", "hysteresis", "messages", "publish")
 DEFAULT_MODEL = "models/socialego_student_synthetic.pt"
 
 
@@ -95,13 +101,19 @@ def time_msg(seconds: float):
 
 
 class IntentNode(SocialEgoLifecycleNode):
+    """``reference_path=True`` (tests and benchmarks only, not a ROS parameter) runs the
+    previous per-track implementation: deque buffers, one HysteresisDecision per track, the
+    plain model forward and per-field messages. The default path gives the same messages."""
+
     PARAMS = INTENT_PARAMS
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, reference_path: bool = False, **kwargs) -> None:
         super().__init__("intent_node", **kwargs)
+        self.reference_path = reference_path
         self.predictor: StudentPredictor | None = None
-        self.online: OnlineWindows | None = None
-        self.smoother: DecisionSmoother | None = None
+        self.forward: CachedStudentForward | None = None
+        self.online: OnlineWindows | ReferenceOnlineWindows | None = None
+        self.smoother: BatchDecisionSmoother | DecisionSmoother | None = None
         self.cfg: dict = {}
         self.pub = None
         self.info_pub = None
@@ -110,8 +122,11 @@ class IntentNode(SocialEgoLifecycleNode):
         # exact header stamp of each track's newest pose (float seconds lose nanoseconds)
         self._stamps: dict[str, tuple[float, object]] = {}
         self._prob_cache: dict[str, tuple[object, dict]] = {}
+        # fast path: per track, the window serial its probabilities belong to, and the rows
+        self._prob_rows: dict[str, tuple[int, tuple[np.ndarray, ...]]] = {}
         self.poses_in = 0
         self.ticks = 0
+        self.stage_ms = dict.fromkeys(STAGES, 0.0)  # the last tick's time per stage
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -152,11 +167,19 @@ class IntentNode(SocialEgoLifecycleNode):
             self.get_logger().warning(f"model {path} is UNTRAINED (random weights): demo only")
         self.cfg = cfg
         spec = self.predictor.window_spec
-        self.online = OnlineWindows(spec, online_cfg)
         labels = self.predictor.labels
-        self.smoother = DecisionSmoother(
-            {task: labels.num_classes(task) for task in TASKS}, hysteresis, cfg["max_tracks"]
-        )
+        num_classes = {task: labels.num_classes(task) for task in TASKS}
+        if self.reference_path:
+            self.online = ReferenceOnlineWindows(spec, online_cfg)
+            self.smoother = DecisionSmoother(num_classes, hysteresis, cfg["max_tracks"])
+        else:
+            self.online = OnlineWindows(spec, online_cfg)
+            self.smoother = BatchDecisionSmoother(num_classes, hysteresis, cfg["max_tracks"])
+            if supports_cached_forward(self.predictor.model):
+                self.forward = CachedStudentForward(self.predictor.model)
+        # constant message fields, built once
+        self._observation_window = seconds_to_duration(spec.duration_s)
+        self._action_labels = list(labels.action)
         self.pub = self.create_lifecycle_publisher(
             SocialIntentArray, "socialego/intents", RELIABLE_OUT
         )
@@ -190,10 +213,11 @@ class IntentNode(SocialEgoLifecycleNode):
             if pub is not None:
                 self.destroy_lifecycle_publisher(pub)
         self.pub = self.info_pub = None
-        self.predictor = self.online = self.smoother = None
+        self.predictor = self.online = self.smoother = self.forward = None
         self._last_fed.clear()
         self._stamps.clear()
         self._prob_cache.clear()
+        self._prob_rows.clear()
 
     # -- messages -----------------------------------------------------------------------------
     def model_info(self) -> ModelInfo:
@@ -281,6 +305,7 @@ class IntentNode(SocialEgoLifecycleNode):
             self._last_fed.clear()
             self._stamps.clear()
             self._prob_cache.clear()
+            self._prob_rows.clear()
         gone = self.online.expire(now)
         if gone:
             self.smoother.forget(gone)
@@ -289,13 +314,173 @@ class IntentNode(SocialEgoLifecycleNode):
         if len(self._stamps) > len(self.online):  # evicted or expired tracks
             live = set(self.online.track_ids)
             self._stamps = {k: v for k, v in self._stamps.items() if k in live}
+        if self.reference_path:
+            out = self._tick_reference(now)
+        else:
+            out = self._tick(now)
+        t1 = time.perf_counter()
+        self.pub.publish(out)
+        self.stage_ms["publish"] = (time.perf_counter() - t1) * 1000.0
+        self.ticks += 1
+        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+
+    def _tick(self, now: float) -> SocialIntentArray:
+        """All tracks at once: one vectorised window batch, one forward pass over the changed
+        windows (frames embedded once, see CachedStudentForward), array hysteresis."""
+        stage = self.stage_ms
+        t0 = time.perf_counter()
+        out = SocialIntentArray()
+        out.header.frame_id = self.frame_id
+        batch = self.online.batch(now) if len(self.online) else None
+        t1 = time.perf_counter()
+        stage["windows"] = (t1 - t0) * 1000.0
+        stage["forward"] = stage["hysteresis"] = stage["messages"] = 0.0
+        if batch is None:
+            out.header.stamp = self.get_clock().now().to_msg()
+            return out
+        probs = self._batch_probabilities(batch)
+        t2 = time.perf_counter()
+        stage["forward"] = (t2 - t1) * 1000.0
+        if probs is None:
+            out.header.stamp = time_msg(float(batch.newest_stamp.max()))
+            return out
+        decisions = self._batch_decisions(batch, probs)
+        t3 = time.perf_counter()
+        stage["hysteresis"] = (t3 - t2) * 1000.0
+        out.intents = self._intent_msgs(batch, probs, decisions)
+        newest = max(out.intents, key=lambda i: (i.header.stamp.sec, i.header.stamp.nanosec))
+        out.header.stamp = newest.header.stamp
+        stage["messages"] = (time.perf_counter() - t3) * 1000.0
+        return out
+
+    def _batch_probabilities(self, batch: WindowBatch) -> dict[str, np.ndarray] | None:
+        """Probabilities (B, classes) per task; only windows that changed since they were last
+        computed (a new pose) go through the model."""
+        cache = self._prob_rows
+        serials = batch.newest_serial.tolist()
+        changed = [
+            i
+            for i, (tid, serial) in enumerate(zip(batch.track_ids, serials))
+            if cache.get(tid, (None,))[0] != serial
+        ]
+        if changed:
+            x = batch.keypoints if len(changed) == len(batch) else batch.keypoints[changed]
+            try:
+                if self.forward is not None:
+                    self._check_input(x)
+                    fresh = self.forward.predict(x)
+                else:
+                    fresh = self.predictor.predict(x)
+            except (ValueError, RuntimeError) as exc:
+                self.warn_throttled("inference_failed", f"forward pass failed: {exc}")
+                return None
+            rows = zip(*(fresh[task] for task in TASKS))
+            for i, row in zip(changed, rows):
+                cache[batch.track_ids[i]] = (serials[i], row)
+        if len(cache) > len(batch):
+            live = set(batch.track_ids)
+            self._prob_rows = cache = {k: v for k, v in cache.items() if k in live}
+        if len(changed) == len(batch):
+            return fresh
+        rows = [cache[tid][1] for tid in batch.track_ids]
+        return {task: np.stack([r[k] for r in rows]) for k, task in enumerate(TASKS)}
+
+    def _check_input(self, x: np.ndarray) -> None:
+        """What StudentPredictor.predict refuses, refused here too (names the problem)."""
+        spec, p = self.predictor.window_spec, self.predictor
+        if x.shape[1:] != (spec.length, p.num_joints, p.in_channels):
+            raise ValueError(f"window batch has shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("input holds NaN or infinite values")
+
+    def _batch_decisions(
+        self, batch: WindowBatch, probs: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Feed the smoother once per new window (not per tick), only with enough evidence."""
+        last_fed = self._last_fed
+        stamps = batch.newest_stamp.tolist()
+        stale = batch.stale.tolist()
+        feed = [
+            i
+            for i, tid in enumerate(batch.track_ids)
+            if not stale[i] and last_fed.get(tid) != stamps[i]
+        ]
+        decisions = self.smoother.current_many(batch.track_ids)
+        if feed:
+            ids = [batch.track_ids[i] for i in feed]
+            fed = self.smoother.update_many(ids, {task: probs[task][feed] for task in TASKS})
+            for task in TASKS:
+                decisions[task][feed] = fed[task]
+            for tid, i in zip(ids, feed):
+                last_fed[tid] = stamps[i]
+        return decisions
+
+    def _intent_msgs(
+        self, batch: WindowBatch, probs: dict[str, np.ndarray], decisions: dict[str, np.ndarray]
+    ) -> list[SocialIntent]:
+        """One SocialIntent per track; array fields filled from bytes, not numpy."""
+        frame_id, version = self.frame_id, self.predictor.version
+        window_duration = self._observation_window
+        labels = self._action_labels
+        blobs = {}
+        for task in TASKS:
+            values = np.ascontiguousarray(probs[task], dtype=np.float32)
+            blobs[task] = (values.tobytes(), values.shape[1] * 4)
+        intent, attitude, action = (decisions[task].tolist() for task in TASKS)
+        stamps = batch.newest_stamp.tolist()
+        frames_used = batch.frames_used.tolist()
+        quality = batch.input_quality.tolist()
+        stale = batch.stale.tolist()
+        msgs = []
+        for i, (tid, person) in enumerate(zip(batch.track_ids, batch.person_ids)):
+            msg = SocialIntent()
+            exact = self._stamps.get(tid)
+            if exact is not None and abs(exact[0] - stamps[i]) < 1e-6:
+                msg.header.stamp = exact[1]
+            else:
+                msg.header.stamp = time_msg(stamps[i])
+            msg.header.frame_id = frame_id
+            msg.track_id = tid
+            msg.person_id = person
+            msg.intent = intent[i] + 1
+            msg.attitude = attitude[i] + 1
+            msg.action = action[i] + 1
+            msg.action_label = labels[action[i]] if action[i] != UNKNOWN_DECISION else ""
+            for task, field in (
+                ("intent", "intent_probabilities"),
+                ("attitude", "attitude_probabilities"),
+                ("action", "action_probabilities"),
+            ):
+                blob, width = blobs[task]
+                values = array.array("f")
+                values.frombytes(blob[i * width : (i + 1) * width])
+                setattr(msg, field, values)
+            msg.observation_window = window_duration
+            msg.frames_used = frames_used[i]
+            msg.input_quality = quality[i]
+            msg.stale = stale[i]
+            msg.model_version = version
+            msgs.append(msg)
+        return msgs
+
+    # -- reference path (the previous per-track implementation) -------------------------------
+    def _tick_reference(self, now: float) -> SocialIntentArray:
+        stage = self.stage_ms
+        t0 = time.perf_counter()
         out = SocialIntentArray()
         out.header.frame_id = self.frame_id
         windows = self.online.windows(now)
+        t1 = time.perf_counter()
+        stage["windows"] = (t1 - t0) * 1000.0
+        stage["forward"] = stage["hysteresis"] = stage["messages"] = 0.0
         if windows:
             probs = self._probabilities(windows)
+            t2 = time.perf_counter()
+            stage["forward"] = (t2 - t1) * 1000.0
             if probs is not None:
                 out.intents = [self._intent_msg(i, tw, probs) for i, tw in enumerate(windows)]
+                # hysteresis runs inside _intent_msg: its share is timed there
+                stage["messages"] = (time.perf_counter() - t2) * 1000.0 - stage["hysteresis"]
             if out.intents:
                 newest = max(
                     out.intents, key=lambda i: (i.header.stamp.sec, i.header.stamp.nanosec)
@@ -305,9 +490,7 @@ class IntentNode(SocialEgoLifecycleNode):
                 out.header.stamp = time_msg(max(tw.newest_stamp for tw in windows))
         else:
             out.header.stamp = self.get_clock().now().to_msg()
-        self.pub.publish(out)
-        self.ticks += 1
-        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        return out
 
     def _probabilities(self, windows) -> dict[str, np.ndarray] | None:
         """One batched forward pass over the tracks whose window changed since the last tick;
@@ -337,12 +520,16 @@ class IntentNode(SocialEgoLifecycleNode):
     def _intent_msg(self, i: int, tw, probs: dict[str, np.ndarray]) -> SocialIntent:
         labels = self.predictor.labels
         p = {task: probs[task][i] for task in TASKS}
+        t0 = time.perf_counter()
         # feed the smoother once per new window (not per tick) and only with enough evidence
         if not tw.stale and self._last_fed.get(tw.track_id) != tw.newest_stamp:
             decisions = self.smoother.update(tw.track_id, p)
             self._last_fed[tw.track_id] = tw.newest_stamp
         else:
             decisions = self.smoother.current(tw.track_id)
+        if i == 0:
+            self.stage_ms["hysteresis"] = 0.0
+        self.stage_ms["hysteresis"] += (time.perf_counter() - t0) * 1000.0
         msg = SocialIntent()
         exact = self._stamps.get(tw.track_id)
         if exact is not None and abs(exact[0] - tw.newest_stamp) < 1e-6:

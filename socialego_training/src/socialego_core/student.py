@@ -143,15 +143,26 @@ class SocialEgoMobile(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         batch, steps = x.shape[0], x.shape[1]
-        if self._can_use_dense_gat():
-            h = self._dense_gat(x.reshape(batch * steps, self.num_joints, self.in_channels))
-        else:
-            nodes = x.reshape(batch * steps * self.num_joints, self.in_channels)
-            h = self.gat(nodes, self._graph_edges(batch * steps, x.device))
+        h = self.frame_embeddings(x.reshape(batch * steps, self.num_joints, self.in_channels))
         h = h.reshape(batch, steps, self.num_joints * self.gat_hidden)
         h = h * torch.softmax(self.frame_attention(h), dim=1)
         h, _ = self.lstm(h)  # (B, T, 2H), forward and backward halves concatenated
-        h = torch.sum(h * torch.softmax(self.time_attention(h), dim=1), dim=1)
+        return self.temporal_head(h)
+
+    def frame_embeddings(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, J, C) single frames -> (N, J * gat_hidden): the GAT, frame by frame (frames
+        never mix, so the online path can embed each new pose once and reuse it)."""
+        count = frames.shape[0]
+        if self._can_use_dense_gat():
+            h = self._dense_gat(frames)
+        else:
+            nodes = frames.reshape(count * self.num_joints, self.in_channels)
+            h = self.gat(nodes, self._graph_edges(count, frames.device))
+        return h.reshape(count, self.num_joints * self.gat_hidden)
+
+    def temporal_head(self, lstm_out: torch.Tensor) -> torch.Tensor:
+        """(B, T, 2H) Bi-LSTM output -> z (B, repr_dim): attention pooling over time, MLP."""
+        h = torch.sum(lstm_out * torch.softmax(self.time_attention(lstm_out), dim=1), dim=1)
         return self.fc(h)
 
     def forward(self, x: torch.Tensor) -> SocialOutputs:
