@@ -44,8 +44,8 @@ class StudyConfig:
     teacher_size: str = "small"
     teacher_crop: int = 0
     teacher_streams: str = "rgb,body,face,hand,gaze"
-    teacher_heatmap_frame: str = "person"
-    teacher_epochs: int = 15
+    teacher_heatmap_frame: str = "part"
+    teacher_epochs: int = 30
     teacher_batch_size: int = 32
     teacher_lr: float = 0.01
     student_epochs: int = 30
@@ -619,7 +619,7 @@ def add_study(subparsers) -> None:
         "--teacher-heatmap-frame",
         default=d.teacher_heatmap_frame,
         choices=("person", "part"),
-        help="person: one union box (paper); part: face and hands in their own box",
+        help="part: face and hands re-centred in their own box; person: one union box (paper)",
     )
     p.add_argument("--teacher-epochs", type=int, default=d.teacher_epochs)
     p.add_argument("--teacher-batch-size", type=int, default=d.teacher_batch_size)

@@ -388,8 +388,8 @@ class TeacherTrainConfig:
         default="rgb,body,face,hand,gaze", metadata={"help": "streams to use (ablation)"}
     )
     heatmap_frame: str = field(
-        default="person",
-        metadata={"help": "person (paper: one union box) | part (face and hands in their own box)"},
+        default="part",
+        metadata={"help": "part (face and hands re-centred in their own box) | person (paper)"},
     )
     window_length: int = 10
     window_stride: int = 1
