@@ -405,14 +405,17 @@ class IntentNode(SocialEgoLifecycleNode):
             for i, tid in enumerate(batch.track_ids)
             if not stale[i] and last_fed.get(tid) != stamps[i]
         ]
-        decisions = self.smoother.current_many(batch.track_ids)
-        if feed:
-            ids = [batch.track_ids[i] for i in feed]
-            fed = self.smoother.update_many(ids, {task: probs[task][feed] for task in TASKS})
-            for task in TASKS:
-                decisions[task][feed] = fed[task]
-            for tid, i in zip(ids, feed):
-                last_fed[tid] = stamps[i]
+        if len(feed) == len(batch):  # the usual tick: every track has a new window
+            decisions = self.smoother.update_many(batch.track_ids, probs)
+        else:
+            decisions = self.smoother.current_many(batch.track_ids)
+            if feed:
+                ids = [batch.track_ids[i] for i in feed]
+                fed = self.smoother.update_many(ids, {task: probs[task][feed] for task in TASKS})
+                for task in TASKS:
+                    decisions[task][feed] = fed[task]
+        for i in feed:
+            last_fed[batch.track_ids[i]] = stamps[i]
         return decisions
 
     def _intent_msgs(

@@ -39,11 +39,12 @@ def supports_cached_forward(model: nn.Module) -> bool:
 class CachedStudentForward:
     """(B, T, J, C) float32 windows -> class probabilities, reusing frame projections.
 
-    ``max_cached_frames`` bounds memory: when full the cache keeps only the frames of the
-    current batch (the next tick recomputes older ones once).
+    ``max_cached_frames`` bounds memory (1024 frames: 4 MB): when full, the cache keeps only
+    the frames of the current batch (the ones later windows share; any other is recomputed
+    once if it comes back), and grows when one batch needs more.
     """
 
-    def __init__(self, model: nn.Module, max_cached_frames: int = 4096) -> None:
+    def __init__(self, model: nn.Module, max_cached_frames: int = 1024) -> None:
         if not supports_cached_forward(model):
             raise ValueError(
                 "cached forward needs a SocialEgoMobile in eval mode with one bidirectional "
@@ -64,7 +65,8 @@ class CachedStudentForward:
             w_ih.append(lstm.weight_ih_l0_reverse * gate_scale[:, None])
             attention = model.frame_attention
             # columns: [frame-attention logit | forward gates | backward gates]
-            self.projection = torch.cat([attention.weight, *w_ih], dim=0).t().contiguous()
+            # (F, D) as nn.Linear stores it: F.linear on it beats addmm on the transpose here
+            self.projection = torch.cat([attention.weight, *w_ih], dim=0).contiguous()
             self.projection_bias = torch.cat(
                 [attention.bias, torch.zeros(8 * hidden, dtype=self.dtype, device=self.device)]
             )
@@ -80,11 +82,22 @@ class CachedStudentForward:
                     (lstm.weight_hh_l0_reverse * gate_scale[:, None]).t(),
                 ]
             ).contiguous()  # (2, H, 4H)
-        self.feature_dim = self.projection.shape[1]
+        self.feature_dim = self.projection.shape[0]
         self.max_cached_frames = max(int(max_cached_frames), 16)
         self._rows: dict[bytes, int] = {}
-        self._features = torch.empty(0, self.feature_dim, dtype=self.dtype, device=self.device)
+        # per cached frame: frame-attention logit, forward gates, backward gates (separate
+        # stores, so that each is gathered straight into the recurrence's input)
+        self._stores = self._new_stores(0)
         self.frames_computed = 0  # frames embedded so far (for tests and benchmarks)
+
+    def _new_stores(self, capacity: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        kwargs = {"dtype": self.dtype, "device": self.device}
+        gates = 4 * self.hidden
+        return (
+            torch.empty(capacity, **kwargs),
+            torch.empty(capacity, gates, **kwargs),
+            torch.empty(capacity, gates, **kwargs),
+        )
 
     def clear(self) -> None:
         self._rows.clear()
@@ -97,77 +110,80 @@ class CachedStudentForward:
         x = torch.from_numpy(frames).to(self.device)
         g = self.model.frame_embeddings(x)
         self.frames_computed += len(frames)
-        return torch.addmm(self.projection_bias, g, self.projection)
+        return nn.functional.linear(g, self.projection, self.projection_bias)
 
-    def _frame_features(self, windows: np.ndarray) -> torch.Tensor:
-        """(B, T, J, C) -> (T, B, F) cached projections, time-major (the recurrence's order);
-        new frames are computed in one batch."""
+    def _frame_rows(self, windows: np.ndarray) -> torch.Tensor:
+        """(B, T, J, C) -> (T * B,) store rows of the frames, time-major (the recurrence's
+        order); frames not cached yet are projected in one batch."""
         batch, steps = windows.shape[:2]
-        # time-major frame order, so that the gather below lays the features out as needed
         frames = np.ascontiguousarray(windows.swapaxes(0, 1)).reshape(
             batch * steps, *windows.shape[2:]
         )
         keys = frames.reshape(batch * steps, -1).view(np.dtype((np.void, frames[0].nbytes)))
         keys = keys.ravel().tolist()
         rows = self._rows
-        index = [rows.get(k, -1) for k in keys]
-        missing: dict[bytes, int] = {}
-        for pos, (key, row) in enumerate(zip(keys, index)):
-            if row < 0 and key not in missing:
-                missing[key] = pos
-        if missing:
-            if len(rows) + len(missing) > self._features.shape[0]:
+        index = np.array([rows.get(k, -1) for k in keys], dtype=np.int64)
+        absent = np.flatnonzero(index < 0).tolist()
+        if absent:
+            missing: dict[bytes, int] = {}  # new frame -> its first position
+            for pos in absent:
+                missing.setdefault(keys[pos], pos)
+            if len(rows) + len(missing) > self._stores[0].shape[0]:
                 index = self._make_room(keys, index, len(missing))
             fresh = self._project(frames[list(missing.values())])
             rows = self._rows  # _make_room may have replaced it
-            start = len(rows)
-            self._features[start : start + len(missing)] = fresh
+            start, stop = len(rows), len(rows) + len(missing)
+            gates = 4 * self.hidden
+            logit, forward, backward = self._stores
+            logit[start:stop] = fresh[:, 0]
+            forward[start:stop] = fresh[:, 1 : 1 + gates]
+            backward[start:stop] = fresh[:, 1 + gates :]
             for offset, key in enumerate(missing):
                 rows[key] = start + offset
-            index = [rows[k] for k in keys]
-        gathered = self._features[torch.from_numpy(np.array(index, dtype=np.int64))]
-        return gathered.view(steps, batch, self.feature_dim)
+            index[absent] = [rows[keys[pos]] for pos in absent]
+        return torch.from_numpy(index).to(self.device)
 
-    def _make_room(self, keys: list[bytes], index: list[int], needed: int) -> list[int]:
-        """Keep only this batch's cached frames; grow the store if even that is too small."""
-        keep = {k: r for k, r in zip(keys, index) if r >= 0}
+    def _make_room(self, keys: list[bytes], index: np.ndarray, needed: int) -> np.ndarray:
+        """Keep only this batch's cached frames; grow the stores if even that is too small."""
+        keep = {k: int(r) for k, r in zip(keys, index.tolist()) if r >= 0}
         capacity = max(self.max_cached_frames, 2 * (len(keep) + needed))
-        store = torch.empty(capacity, self.feature_dim, dtype=self.dtype, device=self.device)
+        stores = self._new_stores(capacity)
         if keep:
             old_rows = torch.as_tensor(list(keep.values()), device=self.device)
-            store[: len(keep)] = self._features[old_rows]
-        self._features = store
+            for new, old in zip(stores, self._stores):
+                new[: len(keep)] = old[old_rows]
+        self._stores = stores
         self._rows = {k: r for r, k in enumerate(keep)}
-        return [self._rows.get(k, -1) for k in keys]
+        return np.array([self._rows.get(k, -1) for k in keys], dtype=np.int64)
 
     # -- forward ------------------------------------------------------------------------------
-    def _bilstm(self, features: torch.Tensor) -> torch.Tensor:
-        """(T, B, F) projections -> (B, T, 2H) Bi-LSTM output (as nn.LSTM lays it out)."""
-        steps, batch = features.shape[:2]
+    def _bilstm(self, rows: torch.Tensor, steps: int, batch: int) -> torch.Tensor:
+        """Store rows (T * B,), time-major -> (B, T, 2H) Bi-LSTM output (nn.LSTM's layout)."""
         h_dim = self.hidden
-        attention = torch.softmax(features[:, :, 0], dim=0)[:, :, None]  # frame attention
-        # (T, 2, B, 4H): step s holds the forward direction's frame s and the backward one's
-        # frame T-1-s, so both directions advance in one batched matmul
-        seq = torch.empty(steps, 2, batch, 4 * h_dim, dtype=self.dtype, device=self.device)
-        forward_in = features[:, :, 1 : 1 + 4 * h_dim]
-        backward_in = features[:, :, 1 + 4 * h_dim :].flip(0)
-        torch.addcmul(self.gate_bias[0], forward_in, attention, out=seq[:, 0])
-        torch.addcmul(self.gate_bias[1], backward_in, attention.flip(0), out=seq[:, 1])
+        logit, forward, backward = self._stores
+        attention = torch.softmax(logit.index_select(0, rows).view(steps, batch), dim=0)
+        # (2, T, B, 4H): the forward direction's inputs in time order, the backward one's in
+        # reverse, so step s of both directions is one batched matmul on seq[:, s]
+        seq = torch.empty(2, steps, batch, 4 * h_dim, dtype=self.dtype, device=self.device)
+        reverse = rows.view(steps, batch).flip(0).reshape(-1)
+        torch.index_select(forward, 0, rows, out=seq[0].view(steps * batch, 4 * h_dim))
+        torch.index_select(backward, 0, reverse, out=seq[1].view(steps * batch, 4 * h_dim))
+        seq[0].mul_(attention[:, :, None]).add_(self.gate_bias[0])
+        seq[1].mul_(attention.flip(0)[:, :, None]).add_(self.gate_bias[1])
         # the cell state is kept doubled (c2 = 2c) so that tanh(c) = 2 sigmoid(c2) - 1 is one
         # sigmoid; the cell gate's tanh then enters c2 as 2 (2 sigmoid - 1) = 4 sigmoid - 2
         hs = []
         h = c2 = None
-        for s in range(steps):
+        w_hh = self.w_hh
+        for step_in in seq.unbind(1):  # (2, B, 4H) per step
             if h is None:  # h = c = 0 before the first step: no recurrent term
-                z = torch.sigmoid(seq[s])
+                z = torch.sigmoid(step_in)
             else:
-                z = torch.baddbmm(seq[s], h, self.w_hh).sigmoid_()
-            cell = z[:, :, 2 * h_dim : 3 * h_dim].mul(4.0).sub_(2.0)
-            if c2 is None:
-                c2 = z[:, :, :h_dim] * cell
-            else:
-                c2 = torch.addcmul(z[:, :, h_dim : 2 * h_dim] * c2, z[:, :, :h_dim], cell)
-            gate_out = z[:, :, 3 * h_dim :]
+                z = torch.baddbmm(step_in, h, w_hh).sigmoid_()
+            gate_in, gate_forget, gate_cell, gate_out = z.split(h_dim, dim=2)
+            # input gate * (4 sigmoid - 2) of the cell gate, as -2 i + 4 i sigmoid
+            c2_in = torch.addcmul(gate_in.mul(-2.0), gate_in, gate_cell, value=4.0)
+            c2 = c2_in if c2 is None else torch.addcmul(c2_in, gate_forget, c2)
             h = torch.addcmul(gate_out.neg(), torch.sigmoid(c2), gate_out, value=2.0)
             hs.append(h)
         out = torch.stack(hs)  # (T, 2, B, H)
@@ -178,8 +194,8 @@ class CachedStudentForward:
         """(B, T, J, C) float32 finite windows (B >= 1) -> {"intent": (B, 3), ...}."""
         x = np.ascontiguousarray(windows, dtype=np.float32)
         with torch.inference_mode():
-            features = self._frame_features(x)
-            z = self.model.temporal_head(self._bilstm(features))
+            rows = self._frame_rows(x)
+            z = self.model.temporal_head(self._bilstm(rows, x.shape[1], x.shape[0]))
             logits = self.model.classifier(z)
             return {
                 task: torch.softmax(value, dim=1).cpu().numpy()

@@ -330,10 +330,14 @@ class OnlineWindows:
         stamps = self._stamp[slots]  # (B, C)
         newest = stamps[np.arange(count), ends - 1]
         times = newest[:, None] - self._steps_s[None, :]  # (B, T)
-        column = np.arange(self._max_samples)
+        # only the live samples [start, end) of each row count (+inf elsewhere: never <= t)
+        width = int(ends.max()) if count else 0
+        column = np.arange(width)
         live = (column >= starts[:, None]) & (column < ends[:, None])  # (B, C)
-        at_or_before = stamps[:, None, :] <= (times + slack)[:, :, None]  # (B, T, C)
-        counts = np.count_nonzero(at_or_before & live[:, None, :], axis=2)  # (B, T)
+        live_stamps = np.where(live, stamps[:, :width], np.inf)
+        counts = np.count_nonzero(
+            live_stamps[:, None, :] <= (times + slack)[:, :, None], axis=2
+        )  # (B, T): live samples at or before each sample time
         filled = counts > 0
         index = np.where(filled, starts[:, None] + counts - 1, starts[:, None])
         rows = np.broadcast_to(slots[:, None], index.shape)
