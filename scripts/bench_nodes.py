@@ -168,19 +168,26 @@ def _bench_intent_people(people: int, args) -> None:
         i += 1
         client.spin_for(max(0.0, start + i / rate - time.monotonic()))
     client.spin_for(0.5)
-    ticks = [
-        float(kv.value)
-        for m in diags[len(diags) // 3 :]
-        for s in m.status
-        if s.name.endswith("intent_node")
-        for kv in s.values
-        if kv.key == "processing_ms"
-    ]
+
+    def diag_mean(key: str) -> float:
+        values = [
+            float(kv.value)
+            for m in diags[len(diags) // 3 :]
+            for s in m.status
+            if s.name.endswith("intent_node")
+            for kv in s.values
+            if kv.key == key
+        ]
+        return statistics.mean(values) if values else float("nan")
+
+    ticks = [diag_mean("processing_ms")]
+    stages = ("windows", "forward", "hysteresis", "messages", "publish")
+    split = ", ".join(f"{s} {diag_mean(f'tick_{s}_ms'):.2f}" for s in stages)
     print(
         f"  {people:2d} people: intent-node time per tick {statistics.mean(ticks):5.2f} ms "
         f"(EMA from /diagnostics); pose msg -> intent msg latency median "
         f"{1000 * statistics.median(latencies):5.1f} ms, p95 {1000 * pct(latencies, 95):5.1f} "
-        f"ms (30 Hz inference timer, {len(latencies)} poses)"
+        f"ms (30 Hz inference timer, {len(latencies)} poses)\n      tick stages (ms): {split}"
     )
     client.close()
     node.stop()

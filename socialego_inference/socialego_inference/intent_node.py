@@ -35,6 +35,7 @@ from socialego_core.online_reference import ReferenceOnlineWindows
 from socialego_perception.node_common import (
     LATCHED,
     RELIABLE_OUT,
+    Ema,
     SocialEgoLifecycleNode,
     floats,
     qos_profile,
@@ -127,6 +128,7 @@ class IntentNode(SocialEgoLifecycleNode):
         self.poses_in = 0
         self.ticks = 0
         self.stage_ms = dict.fromkeys(STAGES, 0.0)  # the last tick's time per stage
+        self.stage_ema = {stage: Ema() for stage in STAGES}  # reported in /diagnostics
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -321,6 +323,8 @@ class IntentNode(SocialEgoLifecycleNode):
         t1 = time.perf_counter()
         self.pub.publish(out)
         self.stage_ms["publish"] = (time.perf_counter() - t1) * 1000.0
+        for stage, ms in self.stage_ms.items():
+            self.stage_ema[stage].add(ms)
         self.ticks += 1
         self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
 
@@ -568,6 +572,8 @@ class IntentNode(SocialEgoLifecycleNode):
                 "model_version": self.predictor.version if self.predictor else "",
             }
         )
+        for stage, ema in self.stage_ema.items():
+            values[f"tick_{stage}_ms"] = f"{ema.value or 0.0:.2f}"
         return values
 
 
