@@ -7,8 +7,10 @@ weight a_t only scales the projection (W_ih (a_t g_t) = a_t (W_ih g_t)). So the 
 cached by the frame's bytes, and a tick computes it only for new frames; the Bi-LSTM
 recurrence, the pooling and the heads run per window as in ``SocialEgoMobile.forward``.
 
-Same weights, same math, only the float summation order differs: tests hold the
-probabilities within 1e-5 of ``StudentPredictor.predict`` (the reference path).
+Same weights, same math; the float summation order differs and tanh is evaluated as
+2 sigmoid(2x) - 1 (one sigmoid over all four gates): tests hold the probabilities within 1e-5
+of ``StudentPredictor.predict`` (the reference path). Models it does not cover
+(``supports_cached_forward`` false) keep using ``StudentPredictor.predict``.
 """
 
 from __future__ import annotations

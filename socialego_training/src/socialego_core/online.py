@@ -7,8 +7,10 @@ So for each track we resample: T sample times ``spec.stride / spec.source_fps`` 
 ending at the newest stamp. A sample time that got a new pose since the previous sample time is
 "observed"; one that did not repeats the previous pose (exactly the training loader's rule for a
 missing frame id, see ``socialego_core.window``); sample times before the first pose stay zero.
-The resampled frames then go through ``window.build_window`` itself, so normalisation and joint
-selection are the training code's, not a copy of it.
+Normalisation is ``window.normalise_keypoints`` itself and joints are selected by name, so the
+numbers are the training code's; ``OnlineWindows._resample_reference`` builds the same window
+through ``window.build_window`` and tests compare the two (and the previous per-track builder,
+``socialego_core.online_reference``) on random input with churn.
 """
 
 from __future__ import annotations
