@@ -518,7 +518,7 @@ def evaluate_teacher(
     model: SocialC3D, modalities: ModalityArrays, labels: torch.Tensor, batch_size: int = 64
 ) -> tuple[np.ndarray, float]:
     """(N, 3) predictions and the mean task loss of the teacher in eval mode."""
-    from socialego_training.train import task_loss
+    from socialego_training.loop import task_loss
 
     was_training = model.training
     model.eval()
@@ -610,28 +610,36 @@ class TeacherResult:
     data: TeacherData
 
 
+TEACHER_RESUME_KEYS: tuple[str, ...] = (
+    "data_root",
+    "dataset",
+    "size",
+    "crop_size",
+    "streams",
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+)
+
+
 def train_teacher(
     cfg: TeacherTrainConfig,
     data: TeacherData | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TeacherResult:
-    """Train (or resume) a SocialC3D teacher in ``cfg.out_dir``."""
-    from socialego_core.artifact import resolve_device
-    from socialego_core.labels import TASKS, get_label_table
+    """Train (or resume) a SocialC3D teacher in ``cfg.out_dir`` (the shared loop, ``loop.fit``)."""
+    from socialego_core.labels import get_label_table
     from tqdm import tqdm
 
-    from socialego_training.checkpoint import BEST, load_checkpoint, save_checkpoint, write_history
-    from socialego_training.config import config_to_dict, save_yaml
+    from socialego_training.checkpoint import BEST
+    from socialego_training.config import config_to_dict
+    from socialego_training.loop import TrainingTask, fit, start_run, task_loss
     from socialego_training.metrics import task_metrics
     from socialego_training.posec3d_init import init_teacher_from_posec3d
-    from socialego_training.train import cosine_lr, epoch_batches, task_loss
 
     log = log or (lambda msg: tqdm.write(msg))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    run_dir = Path(cfg.out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
+    run_dir, device = start_run(cfg, log)
     labels_table = get_label_table(cfg.dataset)
     model_cfg = cfg.model_config(labels_table.num_classes("action"))
     modality_cfg = cfg.modality_config(model_cfg)
@@ -651,113 +659,40 @@ def train_teacher(
     optimizer = torch.optim.SGD(
         model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )
-    n_train = len(data.train_modalities)
-    steps_per_epoch = len(epoch_batches(n_train, cfg.batch_size, cfg.seed, 0))
-    total_steps = cfg.epochs * steps_per_epoch
-    config_dict = config_to_dict(cfg)
+    labels = data.train_set.labels
 
-    state = load_checkpoint(run_dir) if cfg.resume else None
-    if state is not None:
-        fixed = ("data_root", "dataset", "size", "crop_size", "streams", "epochs", "batch_size")
-        changed = [k for k in fixed + ("lr", "seed") if state["config"].get(k) != config_dict[k]]
-        if changed:
-            raise ValueError(
-                f"{run_dir / 'last.pt'} was written with different settings {changed}; use "
-                "another --out-dir or --resume false to start over"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        log(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}")
-    else:
-        state = {"epoch": 0, "step": 0, "global_step": 0, "history": [], "best": None}
-        state["stats"] = {"loss": 0.0, "n": 0}
-        save_yaml(cfg, run_dir / "config.yaml")
+    def train_step(epoch: int, step: int, index: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        batch = {k: v.to(device) for k, v in data.train_modalities.batch(index).items()}
+        loss = task_loss(model(batch), labels[index].to(device))
+        return loss, {"loss": float(loss.detach()) * len(index), "n": len(index)}
 
-    def checkpoint() -> None:
-        save_checkpoint(
-            run_dir,
+    def evaluate() -> tuple[float, dict[str, Any]]:
+        preds, val_loss = evaluate_teacher(model, data.val_modalities, data.val_set.labels)
+        return val_loss, task_metrics(data.val_set.labels.numpy(), preds, labels_table)
+
+    def save_best(epoch: int, best: dict[str, Any], path: Path) -> None:
+        save_teacher(
+            model,
+            path,
+            modality_cfg,
+            cfg.dataset,
             {
-                **state,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "config": config_dict,
+                "metrics": {"validation": best},
+                "training": {"config": config_to_dict(cfg), "epoch": epoch},
+                "training_data": data.summary,
             },
         )
 
-    labels = data.train_set.labels
-    for epoch in range(state["epoch"], cfg.epochs):
-        batches = epoch_batches(n_train, cfg.batch_size, cfg.seed, epoch)
-        model.train()
-        bar = tqdm(
-            range(state["step"], len(batches)),
-            total=len(batches),
-            initial=state["step"],
-            desc=f"teacher epoch {epoch + 1}/{cfg.epochs}",
-            disable=not cfg.progress,
-            leave=False,
-            dynamic_ncols=True,
-        )
-        for step in bar:
-            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
-                from socialego_training.train import TrainingInterrupted
-
-                raise TrainingInterrupted(f"stopped after max_steps={cfg.max_steps}")
-            index = batches[step]
-            batch = {k: v.to(device) for k, v in data.train_modalities.batch(index).items()}
-            lr = cosine_lr(cfg.lr, state["global_step"], total_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            loss = task_loss(model(batch), labels[index].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            state["stats"]["loss"] += float(loss.detach()) * len(index)
-            state["stats"]["n"] += len(index)
-            state["step"] = step + 1
-            state["global_step"] += 1
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}")
-            if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                checkpoint()
-        bar.close()
-        preds, val_loss = evaluate_teacher(model, data.val_modalities, data.val_set.labels)
-        val_metrics = task_metrics(data.val_set.labels.numpy(), preds, labels_table)
-        row = {
-            "epoch": epoch + 1,
-            "lr": cosine_lr(cfg.lr, state["global_step"], total_steps),
-            "train_loss": state["stats"]["loss"] / max(state["stats"]["n"], 1),
-            "val_loss": val_loss,
-            **{f"val_{k}": v for k, v in val_metrics.items() if k != "n"},
-        }
-        state["history"].append(row)
-        best = state["best"]
-        improved = best is None or (val_metrics["mean_acc"], -val_loss) > (
-            best["mean_acc"],
-            -best["val_loss"],
-        )
-        if improved:
-            state["best"] = {"epoch": epoch + 1, "val_loss": val_loss, **val_metrics}
-            save_teacher(
-                model,
-                run_dir / BEST,
-                modality_cfg,
-                cfg.dataset,
-                {
-                    "metrics": {"validation": state["best"]},
-                    "training": {"config": config_dict, "epoch": epoch + 1},
-                    "training_data": data.summary,
-                },
-            )
-        log(
-            f"teacher epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  val loss {val_loss:.3f}"
-            "  val acc int/att/act "
-            + "/".join(f"{val_metrics[f'{t}_acc']:.3f}" for t in TASKS)
-            + ("  *best" if improved else "")
-        )
-        state["epoch"] = epoch + 1
-        state["step"] = 0
-        state["stats"] = {"loss": 0.0, "n": 0}
-        write_history(run_dir, state["history"])
-        checkpoint()
+    task = TrainingTask(
+        train_step=train_step,
+        new_stats=lambda: {"loss": 0.0, "n": 0},
+        train_columns=lambda epoch, stats: {"train_loss": stats["loss"] / max(stats["n"], 1)},
+        evaluate=evaluate,
+        save_best=save_best,
+        resume_keys=TEACHER_RESUME_KEYS,
+        name="teacher ",
+    )
+    state = fit(cfg, model, optimizer, len(data.train_modalities), task, run_dir, log)
 
     best_model, _ = load_teacher(run_dir / BEST)
     (run_dir / "summary.json").write_text(

@@ -1,22 +1,18 @@
-"""Student training (method.md section 5 defaults, without distillation), nanoGPT-style.
+"""Student training (method.md section 5 defaults, without distillation).
 
-One plain loop: seeded model init; per epoch a seeded permutation of the training windows; per
-step a seeded corruption of the batch (rates ramped linearly over ``corruption_warmup_epochs``);
-CE_int + CE_att + CE_act (+ the optional ``aux_loss(outputs, batch_indices, epoch)`` hook used by
-distillation); Adam with a per-step cosine learning rate; validation each epoch at the target
-corruption rates with a fixed seed; the best epoch (mean validation accuracy of the three tasks,
-ties broken by lower loss) is written as a model artifact ``best.pt``.
-
-Every random draw is derived from (seed, epoch, step), so a run killed mid-epoch and resumed from
-``last.pt`` (written atomically every ``checkpoint_every`` steps) ends with the same weights as
-an uninterrupted run.
+The student's parts of the shared loop (``socialego_training.loop.fit``): seeded model init;
+per step a seeded corruption of the batch (rates ramped linearly over
+``corruption_warmup_epochs``); CE_int + CE_att + CE_act (+ the optional
+``aux_loss(outputs, batch_indices, epoch)`` hook used by distillation); Adam; validation each
+epoch at the target corruption rates with a fixed seed; the best epoch is written as a student
+model artifact ``best.pt``. The loop does the rest (batch order, cosine learning rate, resume
+from ``last.pt``, logs, best-epoch selection).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,9 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from socialego_core.artifact import build_model as build_artifact_model
-from socialego_core.artifact import load_artifact, resolve_device
+from socialego_core.artifact import load_artifact
 from socialego_core.corruption import augment_scores, corrupt, curriculum_rate
 from socialego_core.heads import SocialOutputs
 from socialego_core.labels import TASKS, get_label_table
@@ -35,12 +30,53 @@ from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
 from torch import nn
 
-from socialego_training.checkpoint import BEST, load_checkpoint, save_checkpoint, write_history
-from socialego_training.config import config_to_dict, save_yaml
+from socialego_training.checkpoint import BEST
+from socialego_training.config import config_to_dict
 from socialego_training.data import DatasetError, load_split, summarise
 from socialego_training.datasets import PoseWindowDataset
+from socialego_training.loop import (
+    TrainingInterrupted,  # raised by train(); callers catch it from here
+    TrainingTask,
+    cosine_lr,  # re-exported (lived here before the loop was shared)
+    epoch_batches,  # re-exported
+    fit,
+    start_run,
+    step_seed,
+    task_loss,
+)
+
+__all__ = [
+    "MODEL_DEFAULTS",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingInterrupted",
+    "build_model",
+    "config_with",
+    "cosine_lr",
+    "epoch_batches",
+    "load_datasets",
+    "load_model",
+    "stratified_holdout",
+    "task_loss",
+    "train",
+]
 
 AuxLoss = Callable[[SocialOutputs, torch.Tensor, int], torch.Tensor]
+
+# Settings a resumed run must share with the run that wrote its last.pt.
+RESUME_KEYS: tuple[str, ...] = (
+    "data_root",
+    "model",
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "joint_rate",
+    "frame_rate",
+    "window_length",
+    "joints",
+    "dataset",
+)
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "SocialEgoMobile": {"length": 10, "joints": tuple(range(17)), "normalisation": "centered"},
@@ -112,10 +148,6 @@ class TrainConfig:
             normalisation=self.normalisation or defaults["normalisation"],
             source_fps=float(self.source_fps or dataset_fps or 30.0),
         )
-
-
-class TrainingInterrupted(RuntimeError):
-    """Raised when ``max_steps`` is reached (simulates a kill: nothing is saved at that moment)."""
 
 
 @dataclass
@@ -219,33 +251,6 @@ def read_dataset_json(root: str | Path, log: Callable[[str], None] = print) -> d
     return data if isinstance(data, dict) else None
 
 
-def _step_seed(seed: int, epoch: int, step: int) -> int:
-    return (seed * 1_000_003 + epoch) * 1_000_003 + step
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
-    """The epoch's shuffled index batches; a final batch of one is dropped (BatchNorm needs 2)."""
-    gen = torch.Generator().manual_seed(_step_seed(seed, epoch, -1))
-    order = torch.randperm(n, generator=gen)
-    batches = list(order.split(batch_size))
-    if len(batches) > 1 and len(batches[-1]) < 2:
-        batches.pop()
-    return batches
-
-
-def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
-
-
-def task_loss(outputs: SocialOutputs, labels: torch.Tensor) -> torch.Tensor:
-    """CE_int + CE_att + CE_act."""
-    return (
-        F.cross_entropy(outputs.intent, labels[:, 0])
-        + F.cross_entropy(outputs.attitude, labels[:, 1])
-        + F.cross_entropy(outputs.action, labels[:, 2])
-    )
-
-
 def _new_epoch_stats() -> dict[str, float]:
     return {"loss": 0.0, "aux": 0.0, "n": 0, **{f"correct_{t}": 0 for t in TASKS}}
 
@@ -267,13 +272,7 @@ def train(
     from socialego_training.metrics import task_metrics
 
     log = log or (lambda msg: tqdm.write(msg))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    run_dir = Path(cfg.out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
-    if cfg.device.startswith("cuda") and device.type != "cuda":
-        log(f"warning: device {cfg.device!r} requested but CUDA is not available; using CPU")
+    run_dir, device = start_run(cfg, log)
     if train_set is None or val_set is None:
         train_set, val_set, data_summary = load_datasets(cfg, log)
     spec = train_set.spec
@@ -283,161 +282,81 @@ def train(
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, n_action, spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(epoch_batches(len(train_set), cfg.batch_size, cfg.seed, 0))
-    total_steps = cfg.epochs * steps_per_epoch
-    config_dict = config_to_dict(cfg)
-
-    state = load_checkpoint(run_dir) if cfg.resume else None
-    if state is not None:
-        resumable = (
-            "data_root",
-            "model",
-            "epochs",
-            "batch_size",
-            "lr",
-            "seed",
-            "joint_rate",
-            "frame_rate",
-            "window_length",
-            "joints",
-            "dataset",
-        )
-        changed = [k for k in resumable if state["config"].get(k) != config_dict.get(k)]
-        if changed:
-            raise ValueError(
-                f"{run_dir / 'last.pt'} was written with different settings {changed}; use "
-                "another --out-dir or --resume false to start over"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        log(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}")
-    else:
-        state = {
-            "epoch": 0,
-            "step": 0,
-            "global_step": 0,
-            "history": [],
-            "best": None,
-            "stats": _new_epoch_stats(),
-            "train_seconds": 0.0,
-            "train_windows": 0,
-        }
-        save_yaml(cfg, run_dir / "config.yaml")
-
-    def checkpoint() -> None:
-        save_checkpoint(
-            run_dir,
-            {
-                **state,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "config": config_dict,
-            },
-        )
-
-    wall_start = time.perf_counter()
     windows_x, windows_y = train_set.windows, train_set.labels
-    for epoch in range(state["epoch"], cfg.epochs):
-        joint_rate = curriculum_rate(cfg.joint_rate, epoch, cfg.corruption_warmup_epochs)
-        frame_rate = curriculum_rate(cfg.frame_rate, epoch, cfg.corruption_warmup_epochs)
-        batches = epoch_batches(len(train_set), cfg.batch_size, cfg.seed, epoch)
-        stats = state["stats"]
-        model.train()
-        bar = tqdm(
-            range(state["step"], len(batches)),
-            total=len(batches),
-            initial=state["step"],
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not cfg.progress,
-            leave=False,
-            dynamic_ncols=True,
+
+    def corruption_rates(epoch: int) -> tuple[float, float]:
+        return (
+            curriculum_rate(cfg.joint_rate, epoch, cfg.corruption_warmup_epochs),
+            curriculum_rate(cfg.frame_rate, epoch, cfg.corruption_warmup_epochs),
         )
-        for step in bar:
-            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
-                raise TrainingInterrupted(f"stopped after max_steps={cfg.max_steps}")
-            tick = time.perf_counter()
-            index = batches[step]
-            gen = torch.Generator().manual_seed(_step_seed(cfg.seed, epoch, step))
-            x = augment_scores(windows_x[index], cfg.score_augment, gen)
-            x = corrupt(x, joint_rate, frame_rate, gen).to(device)
-            y = windows_y[index].to(device)
-            lr = cosine_lr(cfg.lr, state["global_step"], total_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            outputs = model(x)
-            loss = task_loss(outputs, y)
-            aux = aux_loss(outputs, index, epoch) if aux_loss is not None else None
-            total = loss + aux if aux is not None else loss
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
 
-            n = len(index)
-            stats["loss"] += float(loss.detach()) * n
-            stats["aux"] += float(aux.detach()) * n if aux is not None else 0.0
-            stats["n"] += n
-            for i, task in enumerate(TASKS):
-                pred = (outputs.intent, outputs.attitude, outputs.action)[i].argmax(1)
-                stats[f"correct_{task}"] += int((pred == y[:, i]).sum())
-            state["train_seconds"] += time.perf_counter() - tick
-            state["train_windows"] += n
-            state["step"] = step + 1
-            state["global_step"] += 1
-            bar.set_postfix(loss=f"{float(total.detach()):.3f}", lr=f"{lr:.2e}")
-            if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                checkpoint()
-        bar.close()
+    def train_step(epoch: int, step: int, index: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        joint_rate, frame_rate = corruption_rates(epoch)
+        gen = torch.Generator().manual_seed(step_seed(cfg.seed, epoch, step))
+        x = augment_scores(windows_x[index], cfg.score_augment, gen)
+        x = corrupt(x, joint_rate, frame_rate, gen).to(device)
+        y = windows_y[index].to(device)
+        outputs = model(x)
+        loss = task_loss(outputs, y)
+        aux = aux_loss(outputs, index, epoch) if aux_loss is not None else None
+        total = loss + aux if aux is not None else loss
+        n = len(index)
+        predictions = (outputs.intent, outputs.attitude, outputs.action)
+        return total, {
+            "loss": float(loss.detach()) * n,
+            "aux": float(aux.detach()) * n if aux is not None else 0.0,
+            "n": n,
+            **{
+                f"correct_{task}": int((predictions[i].argmax(1) == y[:, i]).sum())
+                for i, task in enumerate(TASKS)
+            },
+        }
 
+    def train_columns(epoch: int, stats: dict) -> dict[str, Any]:
+        joint_rate, frame_rate = corruption_rates(epoch)
+        n = max(stats["n"], 1)
+        return {
+            "joint_rate": joint_rate,
+            "frame_rate": frame_rate,
+            "train_loss": stats["loss"] / n,
+            "train_aux_loss": stats["aux"] / n,
+            **{f"train_{t}_acc": stats[f"correct_{t}"] / n for t in TASKS},
+        }
+
+    def evaluate() -> tuple[float, dict[str, Any]]:
         val = predict_dataset(
             model, val_set, cfg.joint_rate, cfg.frame_rate, cfg.eval_corruption_seed, device
         )
-        val_metrics = task_metrics(val.labels, val.predictions, labels_table)
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": cosine_lr(cfg.lr, state["global_step"], total_steps),
-            "joint_rate": joint_rate,
-            "frame_rate": frame_rate,
-            "train_loss": stats["loss"] / max(stats["n"], 1),
-            "train_aux_loss": stats["aux"] / max(stats["n"], 1),
-            **{f"train_{t}_acc": stats[f"correct_{t}"] / max(stats["n"], 1) for t in TASKS},
-            "val_loss": val.loss,
-            **{f"val_{k}": v for k, v in val_metrics.items() if k != "n"},
-            "train_windows_per_s": state["train_windows"] / max(state["train_seconds"], 1e-9),
-        }
-        state["history"].append(row)
-        best = state["best"]
-        improved = best is None or (val_metrics["mean_acc"], -val.loss) > (
-            best["mean_acc"],
-            -best["val_loss"],
+        return val.loss, task_metrics(val.labels, val.predictions, labels_table)
+
+    def save_best(epoch: int, best: dict[str, Any], path: Path) -> None:
+        export_student(
+            model,
+            path,
+            spec,
+            dataset=cfg.dataset,
+            trained=True,
+            data_summary=data_summary,
+            metrics={"validation": best},
+            training={
+                "config": config_to_dict(cfg),
+                "epoch": epoch,
+                "distillation": aux_loss is not None,
+                **(extra_metadata or {}),
+            },
         )
-        if improved:
-            state["best"] = {"epoch": epoch + 1, "val_loss": val.loss, **val_metrics}
-            export_student(
-                model,
-                run_dir / BEST,
-                spec,
-                dataset=cfg.dataset,
-                trained=True,
-                data_summary=data_summary,
-                metrics={"validation": state["best"]},
-                training={
-                    "config": config_dict,
-                    "epoch": epoch + 1,
-                    "distillation": aux_loss is not None,
-                    **(extra_metadata or {}),
-                },
-            )
-        log(
-            f"epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  val loss {val.loss:.3f}  "
-            f"val acc int/att/act {val_metrics['intent_acc']:.3f}/"
-            f"{val_metrics['attitude_acc']:.3f}/{val_metrics['action_acc']:.3f}"
-            + ("  *best" if improved else "")
-        )
-        state["epoch"] = epoch + 1
-        state["step"] = 0
-        state["stats"] = _new_epoch_stats()
-        write_history(run_dir, state["history"])
-        checkpoint()
+
+    task = TrainingTask(
+        train_step=train_step,
+        new_stats=_new_epoch_stats,
+        train_columns=train_columns,
+        evaluate=evaluate,
+        save_best=save_best,
+        resume_keys=RESUME_KEYS,
+        log_speed=True,
+    )
+    wall_start = time.perf_counter()
+    state = fit(cfg, model, optimizer, len(train_set), task, run_dir, log)
 
     best_state = state["best"]
     best_model = load_model(run_dir / BEST)
