@@ -26,6 +26,7 @@ setup(
             "socialego_all = socialego_inference.single_process:main",
             "bag_replay = socialego_inference.bag_replay:main",
             "intent_monitor = socialego_inference.monitor:main",
+            "hri_bridge = socialego_inference.hri_bridge:main",
         ],
     },
 )

@@ -27,6 +27,7 @@ NODE_CLASSES = {
     "gaze_node": ("socialego_perception", "gaze_node.py", "GAZE_PARAMS"),
     "intent_node": ("socialego_inference", "intent_node.py", "INTENT_PARAMS"),
     "behaviour_node": ("socialego_inference", "behaviour_node.py", "BEHAVIOUR_PARAMS"),
+    "hri_bridge": ("socialego_inference", "hri_bridge.py", "HRI_BRIDGE_PARAMS"),
 }
 
 

@@ -33,6 +33,7 @@ ARGUMENTS = (
     ("model_path", "", "student artifact .pt; empty = the installed synthetic student"),
     ("enable_gaze", "false", "start the gaze/face feature node"),
     ("enable_behaviour", "false", "start the example behaviour node"),
+    ("enable_hri_bridge", "false", "start the REP-155 bridge (needs hri_msgs installed)"),
 )
 
 
@@ -118,4 +119,16 @@ def generate_launch_description():
         parameters=[params_file, common],
         condition=IfCondition(LaunchConfiguration("enable_behaviour")),
     )
-    return LaunchDescription([*declared, pose_node, gaze_node, intent_node, behaviour_node])
+    hri_bridge = LifecycleNode(
+        package="socialego_inference",
+        executable="hri_bridge",
+        name="hri_bridge",
+        namespace=namespace,
+        output="screen",
+        arguments=ros_args,
+        parameters=[params_file, common],
+        condition=IfCondition(LaunchConfiguration("enable_hri_bridge")),
+    )
+    return LaunchDescription(
+        [*declared, pose_node, gaze_node, intent_node, behaviour_node, hri_bridge]
+    )

@@ -224,9 +224,56 @@ BEHAVIOUR_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ),
 )
 
+HRI_BRIDGE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
+    ParamSpec(
+        "hri_namespace",
+        "/humans",
+        "REP-155 namespace of the bodies/ and persons/ topics",
+        pattern=r"^(?!.*__)/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$",
+    ),
+    ParamSpec(
+        "intents_topic",
+        "/intents",
+        "topic of hri_actions_msgs/Intent (ENGAGE_WITH when a person becomes interacting)",
+        pattern=r"^(?!.*__)/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*$",
+    ),
+    ParamSpec(
+        "body_id_prefix",
+        "b",
+        "prefix that turns a track_id into a valid REP-155 body id (track ids are digits)",
+        pattern=r"^[A-Za-z][A-Za-z0-9]*$",
+    ),
+    ParamSpec(
+        "person_id_prefix",
+        "p",
+        "prefix for person ids that are not valid ROS name tokens as they are",
+        pattern=r"^[A-Za-z][A-Za-z0-9]*$",
+    ),
+    ParamSpec(
+        "anonymous_persons",
+        True,
+        "tracks without a person_id become anonymous persons (anonymous_<body id>); "
+        "false: only tracks with a person_id are published as persons",
+    ),
+    ParamSpec("publish_skeletons", True, "publish <hri_namespace>/bodies/<id>/skeleton2d"),
+    ParamSpec("publish_intents", True, "publish ENGAGE_WITH intents (needs hri_actions_msgs)"),
+    ParamSpec("intent_priority", 128, "priority of the published intents", low=0, high=255),
+    ParamSpec(
+        "forget_after_s",
+        2.0,
+        "drop a body's/person's topics and engagement state when unseen this long (s)",
+        low=0.1,
+        high=3600.0,
+    ),
+    ParamSpec(
+        "poses_reliability", "reliable", "pose subscription QoS reliability", choices=RELIABILITIES
+    ),
+)
+
 NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "pose_node": POSE_PARAMS,
     "gaze_node": GAZE_PARAMS,
     "intent_node": INTENT_PARAMS,
     "behaviour_node": BEHAVIOUR_PARAMS,
+    "hri_bridge": HRI_BRIDGE_PARAMS,
 }
