@@ -203,3 +203,40 @@ def test_harper_labels_train_six_action_heads(tmp_path: Path) -> None:
     meta = load_artifact(result.best_path)["metadata"]
     assert meta["labels"]["action"] == ["Crash", "Stop", "Avoid", "Touch", "Kick", "Punch"]
     assert meta["model_kwargs"]["n_action"] == 6
+
+
+def test_exported_batchnorm_statistics_are_those_of_the_training_windows(
+    toy_root: Path, tmp_path: Path
+) -> None:
+    """With recompute_bn the artifact's BN running stats equal a fresh full pass over the training
+    windows (recomputing again changes nothing); without it they are momentum averages that do
+    not."""
+    from socialego_core.corruption import corrupt
+    from socialego_training.train import load_datasets, load_model
+    from torch import nn
+    from torch.optim.swa_utils import update_bn
+
+    def stats_gap(recompute: bool) -> float:
+        cfg = small_config(
+            toy_root,
+            tmp_path / f"bn{recompute}",
+            epochs=2,
+            recompute_bn=recompute,
+            joint_rate=0.3,
+            frame_rate=0.3,
+            lr=0.05,
+        )
+        result = train(cfg, log=quiet)
+        model = load_model(result.best_path)
+        before = [m.running_mean.clone() for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        train_set, _, _ = load_datasets(cfg, log=quiet)
+        gen = torch.Generator().manual_seed(cfg.eval_corruption_seed + 1)
+        x = train_set.windows
+        batches = [corrupt(x[i : i + 16], 0.3, 0.3, gen) for i in range(0, len(x), 16)]
+        update_bn(batches, model)
+        after = [m.running_mean for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        assert len(before) >= 3
+        return max(float((a - b).abs().max()) for a, b in zip(after, before, strict=True))
+
+    assert stats_gap(True) < 1e-4
+    assert stats_gap(False) > 1e-3
