@@ -7,7 +7,12 @@ the middleware (intra-process in DDS). Parameters come from the usual ``--ros-ar
 
     ros2 run socialego_inference socialego_all --ros-args --params-file socialego.yaml \
         -r image:=/camera/image_raw
-    (or: socialego_all --no-gaze --behaviour ...)
+    (or: socialego_all --gaze --behaviour --hri-bridge ...)
+
+Optional nodes are opt-in flags, as the launch file's ``enable_*`` arguments (default off):
+``--gaze`` = enable_gaze, ``--behaviour`` = enable_behaviour, ``--hri-bridge`` =
+enable_hri_bridge. The REP-155 bridge needs hri_msgs: with ``--hri-bridge`` and no hri_msgs the
+runner exits at once with the bridge's message (what to install) instead of starting the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +25,20 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from socialego_perception.node_common import autostart
 
 
+def missing_hri_msgs() -> str | None:
+    """The bridge's message when hri_msgs cannot be imported, else None."""
+    try:
+        import hri_msgs.msg  # noqa: F401
+    except ImportError as exc:
+        from socialego_inference.hri_bridge import install_hint
+
+        return (
+            f"the REP-155 bridge needs the ROS4HRI message package hri_msgs ({exc}): "
+            f"{install_hint('hri_msgs')}"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     ros_args = rclpy.utilities.remove_ros_args(argv)
@@ -27,8 +46,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-pose", action="store_true", help="do not start the pose node")
     parser.add_argument("--gaze", action="store_true", help="also start the gaze node")
     parser.add_argument("--behaviour", action="store_true", help="also start the behaviour node")
+    parser.add_argument(
+        "--hri-bridge",
+        action="store_true",
+        help="also start the REP-155 bridge (as enable_hri_bridge:=true; needs hri_msgs)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="executor threads")
     options = parser.parse_args(ros_args[1:])
+    if options.hri_bridge:
+        problem = missing_hri_msgs()
+        if problem:
+            # Fail before any node starts: the user asked for the bridge explicitly.
+            sys.exit(f"socialego_all --hri-bridge: {problem}")
 
     rclpy.init(args=argv)
     from socialego_inference.intent_node import IntentNode
@@ -47,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         from socialego_inference.behaviour_node import BehaviourNode
 
         nodes.append(BehaviourNode())
+    if options.hri_bridge:
+        from socialego_inference.hri_bridge import HriBridgeNode
+
+        nodes.append(HriBridgeNode())
     executor = MultiThreadedExecutor(num_threads=options.threads)
     try:
         for node in nodes:
