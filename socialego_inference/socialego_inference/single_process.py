@@ -21,7 +21,11 @@ import argparse
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (
+    ExternalShutdownException,
+    MultiThreadedExecutor,
+    SingleThreadedExecutor,
+)
 from socialego_perception.node_common import autostart
 
 
@@ -51,7 +55,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also start the REP-155 bridge (as enable_hri_bridge:=true; needs hri_msgs)",
     )
-    parser.add_argument("--threads", type=int, default=2, help="executor threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="executor threads (1 = SingleThreadedExecutor, the default: with the multi-threaded "
+        "executor the intent node under sim time intermittently stopped ticking in replays)",
+    )
     options = parser.parse_args(ros_args[1:])
     if options.hri_bridge:
         problem = missing_hri_msgs()
@@ -80,7 +90,11 @@ def main(argv: list[str] | None = None) -> None:
         from socialego_inference.hri_bridge import HriBridgeNode
 
         nodes.append(HriBridgeNode())
-    executor = MultiThreadedExecutor(num_threads=options.threads)
+    executor = (
+        SingleThreadedExecutor()
+        if options.threads <= 1
+        else MultiThreadedExecutor(num_threads=options.threads)
+    )
     try:
         for node in nodes:
             autostart(node)
