@@ -195,7 +195,6 @@ def union_box(
     width: float,
     height: float,
     min_score: float = 0.0,
-    min_side: float = 16.0,
 ) -> np.ndarray:
     """Square (x0, y0, side) around the confident points (K, 3) of the window, grown by margin.
 
@@ -211,7 +210,7 @@ def union_box(
     hi = seen[:, :2].max(axis=0)
     center = (lo + hi) / 2
     side = float(max(hi - lo)) * (1 + 2 * margin)
-    side = max(side, min_side)  # a degenerate box (one point) still gives a usable crop
+    side = max(side, 16.0)  # a degenerate box (one point) still gives a usable crop
     return np.array([center[0] - side / 2, center[1] - side / 2, side], dtype=np.float32)
 
 
@@ -285,24 +284,19 @@ def _part_to_grid(
     """
     p = pts[:, part]  # (T, K, 3)
     seen = (p[..., 2] >= max(cfg.box_min_score, 1e-9)) & np.isfinite(p).all(-1)
-    extents = [np.ptp(p[t, seen[t], :2], axis=0).max() for t in range(len(p)) if seen[t].any()]
-    if not extents:
+    frames = np.flatnonzero(seen.any(1))
+    if len(frames) == 0:
         return  # no confident point of this part in the window: leave the person-box mapping
-    side = max(max(extents) * (1 + 2 * cfg.part_margin), person_side / 10, 4.0)
-    centres = np.full((len(p), 2), np.nan, dtype=np.float32)
-    for t in range(len(p)):
-        if seen[t].any():
-            xy = p[t, seen[t], :2]
-            centres[t] = (xy.min(0) + xy.max(0)) / 2
-    # a frame without the part takes the nearest earlier (else later) centre; its scores are 0
-    first = int(np.flatnonzero(seen.any(1))[0])
-    centres[:first] = centres[first]
-    for t in range(first + 1, len(p)):
-        if np.isnan(centres[t, 0]):
-            centres[t] = centres[t - 1]
-    for t in range(len(p)):
-        frame_box = np.array([*(centres[t] - side / 2), side], dtype=np.float32)
-        _to_grid(out[t : t + 1], pts[t : t + 1], frame_box, cfg.heatmap_size, part)
+    lo = np.stack([p[t, seen[t], :2].min(0) for t in frames])
+    hi = np.stack([p[t, seen[t], :2].max(0) for t in frames])
+    side = max(float((hi - lo).max()) * (1 + 2 * cfg.part_margin), person_side / 10, 4.0)
+    # a frame without confident points of the part takes the nearest earlier (else later) centre
+    centres = ((lo + hi) / 2)[
+        np.maximum(np.searchsorted(frames, np.arange(len(p)), "right") - 1, 0)
+    ]
+    origin = (centres - side / 2).astype(np.float32)  # (T, 2) top-left corner per frame
+    scale = cfg.heatmap_size / np.float32(side)
+    out[:, part, :2] = (pts[:, part, :2] - origin[:, None]) * scale - 0.5
 
 
 def render_heatmaps(
