@@ -331,17 +331,20 @@ def train(
             **{f"train_{t}_acc": stats[f"correct_{t}"] / n for t in TASKS},
         }
 
+    bn_batches: list[torch.Tensor] = []  # the same every epoch: built once, on the CPU
+
     def recompute_batchnorm() -> None:
         # Training normalises with batch statistics; eval uses running averages that, with the
         # weights moving fast, can sit far from them (validation accuracy near chance while the
         # training accuracy is 0.8). Recompute them over the training windows as the model sees
         # them at the final corruption rates (those of validation), with a fixed generator.
-        gen = torch.Generator().manual_seed(cfg.eval_corruption_seed + 1)
-        batches = []
-        for start in range(0, len(windows_x), cfg.batch_size):
-            x = augment_scores(windows_x[start : start + cfg.batch_size], cfg.score_augment, gen)
-            batches.append(corrupt(x, cfg.joint_rate, cfg.frame_rate, gen).to(device))
-        update_bn(batches, model)
+        if not bn_batches:
+            gen = torch.Generator().manual_seed(cfg.eval_corruption_seed + 1)
+            for start in range(0, len(windows_x), cfg.batch_size):
+                x = windows_x[start : start + cfg.batch_size]
+                x = augment_scores(x, cfg.score_augment, gen)
+                bn_batches.append(corrupt(x, cfg.joint_rate, cfg.frame_rate, gen))
+        update_bn(bn_batches, model, device=device)
 
     def evaluate() -> tuple[float, dict[str, Any]]:
         if cfg.recompute_bn:
