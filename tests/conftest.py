@@ -11,10 +11,8 @@ tests start (os.environ):
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,30 +23,17 @@ REPO_ROOT = TESTS_DIR.parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-# Domains 1..100: valid on Linux for any number of participants per domain (ROS 2 docs); 0 is
-# everybody's default and is left to interactive use.
-TEST_DOMAINS = range(1, 101)
+from ros_domains import TEST_DOMAINS, claim_domain  # noqa: E402 - needs TESTS_DIR on sys.path
+
 _domain_lock_file = None  # kept open for the whole session: the open file *is* the lock
 
 
 def _claim_ros_domain() -> int:
     global _domain_lock_file
-    lock_dir = Path(tempfile.gettempdir()) / "socialego-ros-domains"
-    lock_dir.mkdir(exist_ok=True)
     start = os.getpid() % len(TEST_DOMAINS)
-    for step in range(len(TEST_DOMAINS)):
-        domain = TEST_DOMAINS[(start + step) % len(TEST_DOMAINS)]
-        handle = open(lock_dir / f"domain-{domain}.lock", "w")  # stays open: the lock
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        _domain_lock_file = handle
-        return domain
-    raise RuntimeError(f"all ROS test domains {TEST_DOMAINS} are held by other test sessions")
+    order = (TEST_DOMAINS[(start + step) % len(TEST_DOMAINS)] for step in range(len(TEST_DOMAINS)))
+    domain, _domain_lock_file = claim_domain(order)
+    return domain
 
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"

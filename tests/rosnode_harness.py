@@ -3,7 +3,6 @@ on a private DDS domain (loopback only) and talk to them from an in-test rclpy c
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import signal
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ros_domains import TEST_DOMAINS, claim_domain
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # never leave the machine
 
@@ -49,24 +49,12 @@ _held_domains: list = []  # open lock files: each holds its domain until this pr
 
 def unique_domain_id() -> int:
     """A DDS domain of its own for one node setup, claimed through the same lock files as
-    tests/conftest.py (an exclusive flock per domain), so no other test session and no other
-    setup of this session shares it."""
-    lock_dir = Path(tempfile.gettempdir()) / "socialego-ros-domains"
-    lock_dir.mkdir(exist_ok=True)
-    domains = list(range(1, 101))
+    tests/conftest.py, so no other test session and no other setup of this session shares it."""
+    domains = list(TEST_DOMAINS)
     random.Random(os.getpid() * 7919 + time.time_ns()).shuffle(domains)
-    for domain in domains:
-        handle = open(lock_dir / f"domain-{domain}.lock", "w")  # noqa: SIM115 - the lock
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        _held_domains.append(handle)
-        return domain
-    raise RuntimeError("all ROS test domains 1..100 are held by test sessions")
+    domain, handle = claim_domain(domains)
+    _held_domains.append(handle)
+    return domain
 
 
 def _yaml_value(value) -> str:
