@@ -144,6 +144,16 @@ class WindowBatch:
         )
 
 
+def check_pose_args(track_id: str, stamp_s: float, width: float, height: float) -> None:
+    """ValueError naming the problem for a pose that no window may take."""
+    if not track_id:
+        raise ValueError("track_id must not be empty")
+    if not math.isfinite(stamp_s):
+        raise ValueError(f"stamp must be finite, got {stamp_s}")
+    if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+
+
 class OnlineWindows:
     """Per-track ring buffers of poses, resampled into model windows on demand.
 
@@ -247,12 +257,7 @@ class OnlineWindows:
         person_id: str = "",
     ) -> AddResult:
         """Buffer one pose (pixels, (N, 3) in ``layout``). ValueError names bad input."""
-        if not track_id:
-            raise ValueError("track_id must not be empty")
-        if not math.isfinite(stamp_s):
-            raise ValueError(f"stamp must be finite, got {stamp_s}")
-        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
-            raise ValueError(f"image size must be positive, got {width}x{height}")
+        check_pose_args(track_id, stamp_s, width, height)
         mapped = self.mapper.map(keypoints, layout)
         stamp_s = float(stamp_s)
         result = AddResult.ADDED

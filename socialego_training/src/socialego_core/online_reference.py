@@ -18,6 +18,7 @@ from socialego_core.online import (
     JointMapper,
     OnlineConfig,
     TrackWindow,
+    check_pose_args,
 )
 from socialego_core.window import Window, WindowSpec, build_window, normalise_keypoints
 
@@ -86,12 +87,7 @@ class ReferenceOnlineWindows:
         person_id: str = "",
     ) -> AddResult:
         """Buffer one pose (pixels, (N, 3) in ``layout``). ValueError names bad input."""
-        if not track_id:
-            raise ValueError("track_id must not be empty")
-        if not math.isfinite(stamp_s):
-            raise ValueError(f"stamp must be finite, got {stamp_s}")
-        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
-            raise ValueError(f"image size must be positive, got {width}x{height}")
+        check_pose_args(track_id, stamp_s, width, height)
         mapped = self.mapper.map(keypoints, layout)
         sample = _Sample(float(stamp_s), mapped, float(width), float(height))
         result = AddResult.ADDED
