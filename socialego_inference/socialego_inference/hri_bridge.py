@@ -55,6 +55,14 @@ def install_hint(package: str) -> str:
     return f"install ros-{distro}-{apt} (apt) or build {package} from github.com/ros4hri/{package}"
 
 
+def missing_hri_msgs_message(exc: ImportError) -> str:
+    """What to tell a user whose ROS install lacks hri_msgs (the node and socialego_all)."""
+    return (
+        f"the REP-155 bridge needs the ROS4HRI message package hri_msgs ({exc}): "
+        f"{install_hint('hri_msgs')}"
+    )
+
+
 class HriBridgeNode(SocialEgoLifecycleNode):
     PARAMS = HRI_BRIDGE_PARAMS
 
@@ -82,10 +90,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         try:
             import hri_msgs.msg as hri
         except ImportError as exc:
-            self.get_logger().error(
-                f"the REP-155 bridge needs the ROS4HRI message package hri_msgs ({exc}): "
-                f"{install_hint('hri_msgs')}"
-            )
+            self.get_logger().error(missing_hri_msgs_message(exc))
             return TransitionCallbackReturn.FAILURE
         problems = constant_problems(hri.Skeleton2D, SKELETON2D_INDEX) + constant_problems(
             hri.EngagementLevel, ENGAGEMENT_LEVELS

@@ -34,12 +34,9 @@ def missing_hri_msgs() -> str | None:
     try:
         import hri_msgs.msg  # noqa: F401
     except ImportError as exc:
-        from socialego_inference.hri_bridge import install_hint
+        from socialego_inference.hri_bridge import missing_hri_msgs_message
 
-        return (
-            f"the REP-155 bridge needs the ROS4HRI message package hri_msgs ({exc}): "
-            f"{install_hint('hri_msgs')}"
-        )
+        return missing_hri_msgs_message(exc)
     return None
 
 
