@@ -5,9 +5,10 @@ One ``.pt`` file loadable with ``torch.load(weights_only=True)``::
     {"format": "socialego-model", "format_version": 1, "metadata": {...}, "state_dict": {...}}
 
 Metadata holds the model name and constructor kwargs, keypoint layout, WindowSpec, label table,
-training data summary, metrics, creation time, ``trained`` and ``version`` (sha256 of the
-weights, 12 hex). Loading needs only this module, the student and torch: never the training
-package.
+training data summary, metrics, creation time, ``trained``, ``version`` (sha256 of the
+weights, 12 hex) and, when fitted, ``calibration`` (``socialego_core.calibration``; it changes
+the probabilities, not the weights, so not the version). Loading needs only this module, the
+student and torch: never the training package.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from socialego_core.calibration import Calibration
 from socialego_core.labels import LabelTable
 from socialego_core.window import WindowSpec
 
@@ -150,6 +152,23 @@ def load_artifact(path: str | os.PathLike, check_version: bool = True) -> dict:
     return payload
 
 
+def write_calibration(
+    source: str | os.PathLike, out: str | os.PathLike, calibration: Mapping[str, Any]
+) -> dict:
+    """Copy the artifact ``source`` to ``out`` (may be the same file) with its metadata's
+    ``calibration`` replaced; weights, version and every other field are kept. Returns the
+    metadata written."""
+    payload = load_artifact(source)
+    try:
+        Calibration.from_metadata({"calibration": calibration})
+    except ValueError as exc:
+        raise ArtifactError(f"{source}: calibration not stored: {exc}") from exc
+    payload["metadata"] = _plain({**payload["metadata"], "calibration": dict(calibration)})
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save(payload, out)
+    return payload["metadata"]
+
+
 def build_model(
     payload: Mapping[str, Any],
     path: str | os.PathLike = "<artifact>",
@@ -180,7 +199,8 @@ def resolve_device(device: str = "cpu") -> torch.device:
 
 
 class StudentPredictor:
-    """Loads an artifact and turns (B, T, J, 3) normalised windows into class probabilities."""
+    """Loads an artifact and turns (B, T, J, 3) normalised windows into class probabilities,
+    calibrated when the artifact carries a calibration (plain softmax otherwise)."""
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
         self.path = Path(path)
@@ -196,6 +216,10 @@ class StudentPredictor:
             self.labels = LabelTable.from_dict(self.metadata["labels"])
         except (TypeError, KeyError, ValueError) as exc:
             raise ArtifactError(f"{self.path}: bad window_spec or labels: {exc}") from exc
+        try:
+            self.calibration = Calibration.from_metadata(self.metadata)
+        except ValueError as exc:
+            raise ArtifactError(f"{self.path}: bad calibration: {exc}") from exc
         self.model = build_model(payload, self.path).to(self.device)
         kwargs = self.metadata["model_kwargs"]
         self.num_joints = int(kwargs.get("num_joints", self.window_spec.num_joints))
@@ -210,8 +234,8 @@ class StudentPredictor:
     def trained(self) -> bool:
         return bool(self.metadata.get("trained", True))
 
-    def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> probabilities
+    def predict_logits(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> raw logits
         {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}."""
         x = np.asarray(batch, dtype=np.float32)
         if x.ndim == 3:
@@ -232,7 +256,16 @@ class StudentPredictor:
         with torch.inference_mode():
             out = self.model(torch.from_numpy(x).to(self.device))
         return {
-            "intent": torch.softmax(out.intent, dim=1).cpu().numpy(),
-            "attitude": torch.softmax(out.attitude, dim=1).cpu().numpy(),
-            "action": torch.softmax(out.action, dim=1).cpu().numpy(),
+            "intent": out.intent.float().cpu().numpy(),
+            "attitude": out.attitude.float().cpu().numpy(),
+            "action": out.action.float().cpu().numpy(),
         }
+
+    def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> probabilities
+        {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}, calibrated when the artifact
+        has a calibration."""
+        logits = self.predict_logits(batch)
+        if self.calibration.is_identity:  # older artifacts: torch's softmax, as always
+            return {t: torch.softmax(torch.from_numpy(v), dim=1).numpy() for t, v in logits.items()}
+        return {t: self.calibration.apply(t, v) for t, v in logits.items()}

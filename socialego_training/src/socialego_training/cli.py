@@ -106,6 +106,7 @@ def add_evaluate(subparsers) -> None:
 
 def run_evaluate(args) -> int:
     from socialego_core.artifact import resolve_device
+    from socialego_core.calibration import Calibration
 
     from socialego_training.evaluate import evaluate_split
 
@@ -122,8 +123,10 @@ def run_evaluate(args) -> int:
         args.seed,
         device,
         title=f"{meta['model']} {meta['version']}",
+        calibration=Calibration.from_metadata(meta),
     )
     print((Path(args.out) / "metrics.md").read_text())
+    print((Path(args.out) / "calibration.md").read_text())
     return 0 if metrics["n"] else 1
 
 
@@ -151,7 +154,8 @@ def add_sweep(subparsers) -> None:
 def run_sweep(args) -> int:
     import dataclasses
 
-    from socialego_core.artifact import resolve_device
+    from socialego_core.artifact import load_artifact, resolve_device
+    from socialego_core.calibration import Calibration
     from socialego_core.corruption import CORRUPTION_SETTINGS
 
     from socialego_training.config import load_yaml, make_config
@@ -165,13 +169,14 @@ def run_sweep(args) -> int:
     if args.model:
         model, meta, spec, labels, _ = _load_model_and_meta(args.model)
         models = model.to(device)
+        calibrations = Calibration.from_metadata(meta)
         title = f"{meta['model']} {meta['version']}"
     else:
         base = make_config(TrainConfig, load_yaml(args.train_config), args.train_config)
         base = dataclasses.replace(base, data_root=args.data_root, device=args.device)
         if args.epochs:
             base = dataclasses.replace(base, epochs=args.epochs)
-        models = {}
+        models, calibrations = {}, {}
         for name, (joint_rate, frame_rate) in CORRUPTION_SETTINGS.items():
             cfg = dataclasses.replace(
                 base,
@@ -180,15 +185,20 @@ def run_sweep(args) -> int:
                 out_dir=str(Path(args.out) / "runs" / name),
             )
             print(f"== training for setting {name} (joint {joint_rate}, frame {frame_rate})")
-            models[name] = train(cfg).model.to(device)
+            result = train(cfg)
+            models[name] = result.model.to(device)
+            calibrations[name] = Calibration.from_metadata(
+                load_artifact(result.best_path)["metadata"]
+            )
         spec = base.window_spec()
         from socialego_core.labels import get_label_table
 
         labels = get_label_table(base.dataset)
         title = f"{base.model}, trained per setting"
     dataset = _load_eval_data(args, spec, args.dataset or labels.dataset)
-    corruption_sweep(models, dataset, labels, args.out, args.seed, device, title)
+    corruption_sweep(models, dataset, labels, args.out, args.seed, device, title, calibrations)
     print((Path(args.out) / "sweep.md").read_text())
+    print((Path(args.out) / "calibration.md").read_text())
     return 0
 
 
@@ -208,6 +218,7 @@ def add_export(subparsers) -> None:
 
 def run_export(args) -> int:
     from socialego_core.artifact import save_artifact
+    from socialego_core.calibration import Calibration
 
     from socialego_training.evaluate import predict_dataset
     from socialego_training.metrics import task_metrics
@@ -217,7 +228,7 @@ def run_export(args) -> int:
     meta["exported_from"] = str(path)
     if args.data_root:
         dataset = _load_eval_data(args, spec, labels.dataset)
-        pred = predict_dataset(model, dataset)
+        pred = predict_dataset(model, dataset, calibration=Calibration.from_metadata(meta))
         metrics = task_metrics(pred.labels, pred.predictions, labels)
         meta.setdefault("metrics", {})[args.split] = metrics
     if args.notes:
@@ -322,6 +333,10 @@ SUBCOMMANDS += [add_train_teacher, add_distill, add_study]
 from socialego_training.synthetic.cli import add_synth  # noqa: E402
 
 SUBCOMMANDS += [add_synth]
+# calibration of an existing artifact (calibrate_cli.py, argparse-only imports)
+from socialego_training.calibrate_cli import add_calibrate  # noqa: E402
+
+SUBCOMMANDS += [add_calibrate]
 
 
 def build_parser() -> argparse.ArgumentParser:

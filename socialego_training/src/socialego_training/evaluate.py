@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from socialego_core.calibration import Calibration
 from socialego_core.corruption import CORRUPTION_SETTINGS, SETTING_TITLES, corrupt
 from socialego_core.labels import TASKS, LabelTable
 from torch import nn
 
+from socialego_training.calibration_metrics import write_calibration_report
 from socialego_training.datasets import PoseWindowDataset
 from socialego_training.metrics import confusion_matrices, metrics_table, task_metrics
 
@@ -28,9 +30,11 @@ DEFAULT_EVAL_SEED = 1234
 class Predictions:
     labels: np.ndarray  # (N, 3)
     predictions: np.ndarray  # (N, 3)
-    probabilities: dict[str, np.ndarray]  # task -> (N, C)
+    probabilities: dict[str, np.ndarray]  # task -> (N, C), calibrated when a calibration is given
     z: np.ndarray  # (N, D)
     loss: float  # mean CE_int + CE_att + CE_act
+    logits: dict[str, np.ndarray]  # task -> (N, C) raw logits
+    input_quality: np.ndarray  # (N,) share of (frame, joint) cells with a score > 0
 
 
 @torch.no_grad()
@@ -42,8 +46,10 @@ def predict_dataset(
     seed: int = DEFAULT_EVAL_SEED,
     device: torch.device | str = "cpu",
     batch_size: int = 256,
+    calibration: Calibration | None = None,
 ) -> Predictions:
-    """Run a model in eval mode over a dataset corrupted at the given rates (fixed seed)."""
+    """Run a model in eval mode over a dataset corrupted at the given rates (fixed seed);
+    probabilities (and predictions) through ``calibration`` when given."""
     was_training = model.training
     model.eval()
     x_all = dataset.windows
@@ -64,7 +70,11 @@ def predict_dataset(
         for key in outs:
             outs[key].append(getattr(out, key).float().cpu())
     model.train(was_training)
-    probs = {t: torch.softmax(torch.cat(outs[t]), dim=1).numpy() for t in TASKS}
+    logits = {t: torch.cat(outs[t]) for t in TASKS}
+    if calibration is None or calibration.is_identity:
+        probs = {t: torch.softmax(logits[t], dim=1).numpy() for t in TASKS}
+    else:
+        probs = {t: calibration.apply(t, logits[t].numpy()) for t in TASKS}
     preds = np.stack([probs[t].argmax(1) for t in TASKS], axis=1)
     return Predictions(
         labels=y_all.numpy(),
@@ -72,6 +82,8 @@ def predict_dataset(
         probabilities=probs,
         z=torch.cat(outs["z"]).numpy(),
         loss=total_loss / max(len(dataset), 1),
+        logits={t: v.numpy() for t, v in logits.items()},
+        input_quality=(x_all[..., 2] > 0).double().mean(dim=(1, 2)).numpy(),
     )
 
 
@@ -111,11 +123,16 @@ def evaluate_split(
     seed: int = DEFAULT_EVAL_SEED,
     device: str | torch.device = "cpu",
     title: str = "model",
+    calibration: Calibration | None = None,
 ) -> dict[str, Any]:
-    """metrics.json, metrics.md and confusion_{task}.png in out_dir; returns the metrics."""
+    """metrics.json, metrics.md, confusion_{task}.png and the calibration measures
+    (calibration.md/json, reliability_{task}.png) in out_dir; returns the metrics. Decisions
+    come from the calibrated probabilities when a calibration is given."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = predict_dataset(model, dataset, joint_rate, frame_rate, seed, device)
+    result = predict_dataset(
+        model, dataset, joint_rate, frame_rate, seed, device, calibration=calibration
+    )
     metrics = task_metrics(result.labels, result.predictions, label_table)
     metrics.update(
         {"loss": result.loss, "joint_rate": joint_rate, "frame_rate": frame_rate, "seed": seed}
@@ -124,8 +141,14 @@ def evaluate_split(
         t: m.tolist()
         for t, m in confusion_matrices(result.labels, result.predictions, label_table).items()
     }
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     setting = f"joint {joint_rate:.0%}, frame {frame_rate:.0%}, seed {seed}"
+    metrics["calibration"] = write_calibration_report(
+        out_dir,
+        {setting: (result.logits, result.labels, result.input_quality)},
+        calibration,
+        title,
+    )[setting]
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     (out_dir / "metrics.md").write_text(
         f"Evaluation of {title} on {metrics['n']} windows ({setting}); accuracy and weighted F1 "
         "in %.\n\n" + metrics_table({title: metrics}) + "\n"
@@ -142,23 +165,36 @@ def corruption_sweep(
     seed: int = DEFAULT_EVAL_SEED,
     device: str | torch.device = "cpu",
     title: str = "model",
+    calibration: Calibration | dict[str, Calibration | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate under the seven settings of method.md section 6.
 
     ``models`` is one model (tested under every setting) or a dict setting -> model (one model
-    per setting, trained at that setting's rates). Writes sweep.json, sweep.md, sweep.png.
+    per setting, trained at that setting's rates); ``calibration`` likewise. Writes sweep.json,
+    sweep.md, sweep.png and the calibration measures of every setting (calibration.md/json,
+    reliability_{task}.png).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
+    raw: dict[str, tuple] = {}
+    calibrations: dict[str, Calibration | None] = {}
     for name, (joint_rate, frame_rate) in CORRUPTION_SETTINGS.items():
         model = models[name] if isinstance(models, dict) else models
         if model is None:
             continue
-        pred = predict_dataset(model, dataset, joint_rate, frame_rate, seed, device)
+        cal = calibration.get(name) if isinstance(calibration, dict) else calibration
+        pred = predict_dataset(
+            model, dataset, joint_rate, frame_rate, seed, device, calibration=cal
+        )
         metrics = task_metrics(pred.labels, pred.predictions, label_table)
         metrics.update({"joint_rate": joint_rate, "frame_rate": frame_rate, "loss": pred.loss})
         results[name] = metrics
+        raw[SETTING_TITLES[name]] = (pred.logits, pred.labels, pred.input_quality)
+        calibrations[SETTING_TITLES[name]] = cal
+    measures = write_calibration_report(out_dir, raw, calibrations, title)
+    for name in results:
+        results[name]["calibration"] = measures[SETTING_TITLES[name]]
     (out_dir / "sweep.json").write_text(json.dumps({"seed": seed, "results": results}, indent=1))
     per = "one model per setting" if isinstance(models, dict) else "one model, all settings"
     table = metrics_table({SETTING_TITLES[k]: v for k, v in results.items()})

@@ -130,6 +130,13 @@ class TrainConfig:
             "validation and export (the running averages lag the weights at Adam lr 0.01)"
         },
     )
+    calibration: str = field(
+        default="temperature",
+        metadata={
+            "help": "probability calibration fitted on the validation split after training and "
+            "stored in best.pt: temperature | vector | isotonic | none"
+        },
+    )
     eval_corruption_seed: int = 1234
     seed: int = 0
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda[:N]"})
@@ -275,6 +282,7 @@ def train(
     """Train (or resume) a run in ``cfg.out_dir``; returns the best model and the history."""
     from tqdm import tqdm
 
+    from socialego_training.calibrate import calibrate_artifact, data_record
     from socialego_training.evaluate import predict_dataset
     from socialego_training.export import export_student
     from socialego_training.metrics import task_metrics
@@ -385,6 +393,23 @@ def train(
 
     best_state = state["best"]
     best_model = load_model(run_dir / BEST)
+    if cfg.calibration != "none":
+        # on the validation windows as validated (target rates, fixed seed): what best.pt saw
+        rates = ((cfg.joint_rate, cfg.frame_rate),)
+        split = (data_summary or {}).get("validation_source", cfg.val_split)
+        record = data_record(cfg.data_root, split, val_set, rates, cfg.eval_corruption_seed)
+        calibration = calibrate_artifact(
+            best_model,
+            run_dir / BEST,
+            run_dir / BEST,
+            val_set,
+            cfg.calibration,
+            record,
+            rates,
+            cfg.eval_corruption_seed,
+            device,
+        )
+        log(f"calibration ({calibration.method}) fitted on {len(val_set)} validation windows")
     result = TrainResult(
         run_dir=run_dir,
         best_path=run_dir / BEST,
