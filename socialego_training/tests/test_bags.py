@@ -331,6 +331,12 @@ def test_scores_match_the_hand_checked_case(tmp_path):
     # every known published intent: A 2 of 3, B 1 of 2, D 1 of 1, E 3 of 4 -> 7/10
     assert metrics["per_message"]["intent"]["n"] == 10
     assert metrics["per_message"]["intent"]["accuracy"] == pytest.approx(0.7)
+    # every matched message published uniform probabilities: NLL log C, Brier 1 - 1/C
+    calibration = metrics["calibration"]
+    assert calibration["intent"]["published"]["n"] == 11
+    assert calibration["intent"]["published"]["nll"] == pytest.approx(np.log(3))
+    assert calibration["intent"]["published"]["brier"] == pytest.approx(2 / 3)
+    assert calibration["action"]["quality"]["nll"] == pytest.approx(np.log(10))
 
     intent_cm = result.confusion["intent"]
     assert intent_cm["labels"] == ["Interacting", "Interested", "Not_Interested", "UNKNOWN"]
@@ -363,6 +369,7 @@ def test_report_and_cli(tmp_path, capsys):
     assert "| final | 5 | 40.0 | 32.0 | 60.0 | 63.3 | 40.0 | 40.0 | 100.0 | 100.0 |" in text
     assert "| majority | 5 | 60.0 | 58.7 |" in text
     assert "| first full window | 5 | 80.0 |" in text
+    assert "## Calibration of the published probabilities" in text
     # every message: attitude masked = A's 3 Positive + D's Negative, all right
     row = next(line for line in text.splitlines() if line.startswith("| every message |"))
     assert row.startswith("| every message | 10 | 70.0 | 70.0 |")

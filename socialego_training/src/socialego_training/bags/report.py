@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from socialego_core.labels import TASKS
 
+from .calibration import calibration_lines
 from .scoring import DECISION_RULES, UNKNOWN, BagEvaluation, latency_summary
 from .typestore import INTENTS_TOPIC, POSES_TOPIC
 
@@ -175,6 +176,7 @@ def write_report(
             cells += [_pct(task_scores.get("accuracy")), _pct(task_scores.get("weighted_f1"))]
         n = scores["intent"].get("n", 0)
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    lines += calibration_lines(m.get("calibration"))
     timing = data["timing"]
     lines += [
         "",

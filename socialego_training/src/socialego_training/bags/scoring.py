@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from socialego_core.labels import ATTITUDE_LABELS, TASKS, get_label_table
 
+from .calibration import published_calibration
 from .io import NS_PER_S, bag_custom_data, bag_topics, read_messages, stamp_to_ns
 from .typestore import (
     GROUND_TRUTH_POSES_TOPIC,
@@ -78,6 +79,7 @@ class Forecast:
     frames_used: int = 0
     truth_id: str | None = None
     matched_by: str = ""
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # task -> published
 
 
 @dataclass
@@ -237,6 +239,10 @@ def _read_outputs(
                     stale=bool(intent.stale),
                     input_quality=float(intent.input_quality),
                     frames_used=int(intent.frames_used),
+                    probabilities={
+                        t: np.asarray(getattr(intent, f"{t}_probabilities"), dtype=np.float64)
+                        for t in TASKS
+                    },
                 )
             )
     forecasts.sort(key=lambda f: (f.stamp_ns, f.received_ns))
@@ -498,6 +504,8 @@ def score_bag(
         [p[1] for p in masked],  # type: ignore[misc]
     )
     metrics["per_message"] = per_message
+    labels_of = {t: list(model.get(t) or defaults[t]) for t in TASKS}
+    metrics["calibration"] = published_calibration(forecasts, truth, labels_of)
     confusion = {}
     for task in TASKS:
         y_true = [truth[i].labels[task] for i in ids]
