@@ -18,6 +18,7 @@ from socialego_core.artifact import (
 )
 from socialego_core.calibration import Calibration, TaskCalibration, quality_adjusted, softmax
 from socialego_core.calibration_measures import calibration_measures
+from socialego_core.fast_forward import CachedStudentForward
 from socialego_core.labels import JPL_SOCIAL, TASKS
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
@@ -179,6 +180,27 @@ def test_predictor_equals_offline_evaluation(calibrated_run, tmp_path: Path) -> 
     for task in TASKS:
         assert (tmp_path / f"reliability_{task}.png").read_bytes()[:4] == b"\x89PNG"
     assert "| setting | task |" in (tmp_path / "calibration.md").read_text()
+
+
+@pytest.mark.parametrize("method", ["temperature", "vector", "isotonic"])
+def test_cached_forward_probabilities_calibrate_like_the_predictor(
+    calibrated_run, tmp_path: Path, method: str
+) -> None:
+    """The runtime's cached forward returns softmax probabilities: calibrating them with
+    ``apply_probabilities`` gives the calibrated artifact's ``StudentPredictor.predict``."""
+    root, best = calibrated_run
+    path = tmp_path / f"{method}.pt"
+    argv = ["calibrate", "--model", str(best), "--data-root", str(root), "--out", str(path)]
+    assert cli_main([*argv, "--method", method, "--device", "cpu"]) == 0
+    predictor = StudentPredictor(path)
+    test = PoseWindowDataset(load_split(root, "test", "jpl_social").tracks, WindowSpec())
+    windows = test.windows.numpy()
+    fast = CachedStudentForward(predictor.model).predict(windows)
+    expected = predictor.predict(windows)
+    for task in TASKS:
+        engine = predictor.calibration.apply_probabilities(task, fast[task])
+        assert np.allclose(engine, expected[task], atol=1e-5), task
+        assert not np.allclose(fast[task], expected[task], atol=1e-4), task  # it did change
 
 
 @pytest.mark.parametrize("method", ["temperature", "vector", "isotonic"])
