@@ -1,6 +1,6 @@
-"""The previous online window builder (per-track deques, one window at a time), kept as the
-reference the vectorised ``socialego_core.online.OnlineWindows`` is tested and benchmarked
-against. Same API and the same results; not used by the nodes.
+"""Test oracle: the per-track online window builder (deques, one window at a time) that the
+vectorised ``socialego_core.track_buffers.OnlineWindows`` must equal, plus ``build_reference``
+(the same window through ``window.build_window``, the training code path).
 """
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from socialego_core.online import (
+from socialego_core.track_buffers import (
     _STAMP_EPS_S,
     AddResult,
     JointMapper,
     OnlineConfig,
+    OnlineWindows,
     TrackWindow,
     check_pose_args,
 )
@@ -212,3 +213,36 @@ class ReferenceOnlineWindows:
     def windows(self, now_s: float | None = None) -> list[TrackWindow]:
         """Windows of every buffered track (oldest updated first)."""
         return [self.window(tid, now_s) for tid in self._tracks]
+
+
+def build_reference(self: OnlineWindows, track_id: str) -> Window:
+    """The window of ``track_id`` in ``self`` through ``window.build_window`` itself."""
+    slot = self._slots[track_id]
+    start, end = int(self._start[slot]), int(self._end[slot])
+    stamps = self._stamp[slot, start:end].tolist()
+    poses = self._kp[slot, start:end]
+    width, height = self._size[slot].tolist()
+    period = self.sample_period_s
+    times = stamps[-1] - self._steps_s
+    # frame ids k * stride so that build_window sees exactly the training loader's layout;
+    # id -stride holds the pose that seeds the fill before the first new pose
+    frames: dict[int, np.ndarray] = {}
+    seed: np.ndarray | None = None
+    for stamp, pose in zip(stamps, poses):
+        if stamp <= times[0] - period + period * 1e-3:
+            seed = pose
+            continue
+        # slot k covers (times[k] - period, times[k]]; the newest pose in it wins
+        k = math.ceil((stamp - times[0]) / period - 1e-3)
+        k = min(max(k, 0), self.spec.length - 1)
+        frames[k * self.spec.stride] = pose
+    if seed is not None and 0 not in frames:
+        frames[-self.spec.stride] = seed
+    # the resampled frames carry only the spec's joints, so the inner spec selects all of them
+    inner = dataclasses.replace(self.spec, joints=tuple(range(self.spec.num_joints)))
+    return build_window(frames, width, height, inner, first_frame_id=0)
+
+
+def stack(track_windows: Sequence[TrackWindow]) -> np.ndarray:
+    """(B, T, J, 3) float32 batch for one forward pass; (0, ...) is not built (B >= 1)."""
+    return np.stack([tw.window.keypoints for tw in track_windows]).astype(np.float32, copy=False)
