@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+from socialego_core.topics import IMAGE_TYPES
 
 
 class NodeError(RuntimeError):

@@ -1,4 +1,6 @@
-"""rclpy helpers shared by the SocialEgo lifecycle nodes: parameters, QoS, warnings, diagnostics."""
+"""The lifecycle node base of every SocialEgo node: parameters declared from a ParamSpec table
+(validated at configure, live ones applied while running, the others refused with a reason),
+throttled and counted warnings, and /diagnostics while active."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import time
 from collections import defaultdict
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
     FloatingPointRange,
@@ -19,24 +20,20 @@ from rclpy.exceptions import (
     InvalidParameterTypeException,
     InvalidParameterValueException,
 )
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
 from rclpy.timer import Timer
+from socialego_core import topics
 
-from socialego_perception.paramspec import ParamSpec, validate_all
+from socialego_ros.params import ParamSpec, validate_all
+from socialego_ros.stamps import stamp_seconds
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     text = spec.description
     if spec.choices:
         text += f" (one of: {', '.join(spec.choices)})"
+    text += " [applied at once]" if spec.live else " [read at configure]"
     desc = ParameterDescriptor(description=text)
     if spec.kind is float and spec.low is not None and spec.high is not None:
         desc.floating_point_range = [
@@ -49,39 +46,11 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return desc
 
 
-def qos_profile(reliability: str, depth: int) -> QoSProfile:
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
-        depth=int(depth),
-        reliability=(
-            ReliabilityPolicy.BEST_EFFORT
-            if reliability == "best_effort"
-            else ReliabilityPolicy.RELIABLE
-        ),
-        durability=DurabilityPolicy.VOLATILE,
-    )
-
-
-RELIABLE_OUT = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
-)
-LATCHED = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
-
-
 def floats(values) -> array.array:
     """float32 array.array for a float32[] message field (fast in rclpy, unlike lists)."""
     out = array.array("f")
     out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
     return out
-
-
-def stamp_seconds(stamp) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
 
 
 class Ema:
@@ -116,6 +85,10 @@ class SocialEgoLifecycleNode(LifecycleNode):
                 )
                 self._startup_problems.append(f"parameter '{spec.name}' rejected: {exc}")
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.add_post_set_parameters_callback(self._after_set_parameters)
+        # the validated parameters while configured (empty when unconfigured); nodes read their
+        # live parameters from here at each use, so a live change takes effect at once
+        self.cfg: dict = {}
         self.warning_counts: dict[str, int] = defaultdict(int)
         self._last_warn: dict[str, float] = {}
         self._diag_pub = None
@@ -145,34 +118,78 @@ class SocialEgoLifecycleNode(LifecycleNode):
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         self.release()
+        self.cfg = {}
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.active = False
         self.release()
+        self.cfg = {}
         return TransitionCallbackReturn.SUCCESS
 
     # -- parameters ---------------------------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:
+        """Refuse invalid values always, and values a running node cannot apply (not ``live``)
+        while it is configured, saying how to apply them."""
         by_name = {s.name: s for s in self.PARAMS}
         for p in params:
             spec = by_name.get(p.name)
-            if spec is not None:
-                problem = spec.validate(p.value)
-                if problem:
-                    return SetParametersResult(successful=False, reason=problem)
+            if spec is None:
+                continue
+            problem = spec.validate(p.value)
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+            if self.cfg and not spec.live and p.value != self.cfg.get(p.name):
+                name = self.get_fully_qualified_name()
+                return SetParametersResult(
+                    successful=False,
+                    reason=(
+                        f"parameter '{p.name}' is read at configure and {name} is configured: "
+                        f"run `ros2 lifecycle set {name} deactivate` (if active), then `cleanup`, "
+                        f"set it, then `configure` and `activate`; or set it in the params file"
+                    ),
+                )
         return SetParametersResult(successful=True)
+
+    def _after_set_parameters(self, params) -> None:
+        if not self.cfg:
+            return  # unconfigured: configure reads every parameter
+        by_name = {s.name: s for s in self.PARAMS}
+        changed = {}
+        for p in params:
+            spec = by_name.get(p.name)
+            if spec is not None and spec.live:
+                value = float(p.value) if spec.kind is float else p.value
+                if self.cfg.get(p.name) != value:
+                    self.cfg[p.name] = value
+                    changed[p.name] = value
+        if changed:
+            if "diagnostics_period_s" in changed and self._diag_timer is not None:
+                self.stop_diagnostics()
+                self.start_diagnostics(changed["diagnostics_period_s"])
+            self.apply_live(changed)
+            self.get_logger().info("applied " + ", ".join(f"{k}={v!r}" for k, v in changed.items()))
+
+    def apply_live(self, changed: dict) -> None:
+        """Act on live parameters that ``self.cfg`` alone does not carry (timers, objects
+        built from them); ``self.cfg`` already holds the new values. Subclasses extend."""
 
     def param_values(self) -> dict:
         return {s.name: self.get_parameter(s.name).value for s in self.PARAMS}
 
     def validated_params(self) -> dict | None:
-        """All parameters, or None (after logging every problem) if any is invalid."""
+        """All parameters, or None (after logging every problem) if any is invalid. Floats are
+        plain floats even where the YAML wrote an integer."""
         values = self.param_values()
         problems = self._startup_problems + validate_all(self.PARAMS, values)
         for problem in problems:
             self.get_logger().error(f"invalid configuration: {problem}")
-        return None if problems else values
+        if problems:
+            return None
+        for spec in self.PARAMS:
+            if spec.kind is float:
+                values[spec.name] = float(values[spec.name])
+        return values
 
     # -- warnings -----------------------------------------------------------------------------
     def warn_throttled(self, kind: str, text: str) -> None:
@@ -196,7 +213,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self.latency_ms.add((now - stamp_seconds(header_stamp)) * 1000.0)
 
     def start_diagnostics(self, period_s: float) -> None:
-        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
         self._diag_timer = self.create_timer(period_s, self.publish_diagnostics)
 
     def stop_diagnostics(self) -> None:
@@ -232,33 +249,3 @@ class SocialEgoLifecycleNode(LifecycleNode):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.status = [status]
         self._diag_pub.publish(msg)
-
-
-def run_lifecycle_node(node_class, args=None) -> None:
-    """main() of every node: init, autostart (configure + activate) if asked, spin, shut down."""
-    rclpy.init(args=args)
-    node = node_class()
-    try:
-        autostart(node)
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-
-
-def autostart(node: SocialEgoLifecycleNode) -> bool:
-    """Configure and activate ``node`` if its ``autostart`` parameter is true."""
-    if not node.get_parameter("autostart").value:
-        return False
-    result = node.trigger_configure()
-    if result != TransitionCallbackReturn.SUCCESS:
-        node.get_logger().error("autostart: configure failed; the node stays unconfigured")
-        return False
-    result = node.trigger_activate()
-    if result != TransitionCallbackReturn.SUCCESS:
-        node.get_logger().error("autostart: activate failed")
-        return False
-    return True
