@@ -19,9 +19,11 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
-# Helper modules of these tests (msg_samples, ros_echo_peer) import by plain name, any import mode.
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
+# Helper modules of these tests (msg_samples, ros_echo_peer, oracles) and the harness shared with
+# the benchmarks (scripts/harness) import by plain name, any import mode.
+for helper_dir in (TESTS_DIR, REPO_ROOT / "scripts" / "harness"):
+    if str(helper_dir) not in sys.path:
+        sys.path.insert(0, str(helper_dir))
 
 from ros_domains import TEST_DOMAINS, claim_domain  # noqa: E402 - needs TESTS_DIR on sys.path
 

@@ -154,7 +154,7 @@ def keypoints(n: int) -> np.ndarray:
 
 
 def pose_msg(track_id: str, person_id: str, layout: int, n: int, stamp, kp=None):
-    from socialego_perception.node_common import floats
+    from socialego_ros.node import floats
 
     from socialego_msgs.msg import WholeBodyPose
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FOOTAGE = Path(os.environ.get("SOCIALEGO_FOOTAGE_DIR", ROOT / ".cache" / "footage"))
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 FILES = {
