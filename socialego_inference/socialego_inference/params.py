@@ -7,7 +7,7 @@ from these tables, and the table of every SocialEgo node by node name.
 from __future__ import annotations
 
 from socialego_perception.params import GAZE_PARAMS, POSE_PARAMS
-from socialego_ros.params import COMMON_PARAMS, DEVICE_PATTERN, RELIABILITIES, ParamSpec
+from socialego_ros.params import COMMON_PARAMS, RELIABILITIES, ParamSpec, device_param
 
 INTENT_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
@@ -15,12 +15,7 @@ INTENT_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "",
         "student artifact (.pt); empty = the one installed with socialego_inference",
     ),
-    ParamSpec(
-        "device",
-        "cpu",
-        "auto | cpu | cuda:N (falls back to CPU, logged)",
-        pattern=DEVICE_PATTERN.pattern,
-    ),
+    device_param("cpu"),
     ParamSpec("threads", 1, "torch CPU threads", low=1, high=256),
     ParamSpec(
         "inference_rate_hz",

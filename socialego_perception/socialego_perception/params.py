@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from socialego_ros.params import COMMON_PARAMS, DEVICE_PATTERN, RELIABILITIES, ParamSpec
+from socialego_ros.params import COMMON_PARAMS, RELIABILITIES, ParamSpec, device_param
 
 POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
@@ -15,12 +15,7 @@ POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "onnx_wholebody (your RTMPose/RTMW/DWPose ONNX)",
         choices=("mediapipe", "yolo_onnx", "onnx_wholebody"),
     ),
-    ParamSpec(
-        "device",
-        "auto",
-        "auto | cpu | cuda:N (falls back to CPU, logged)",
-        pattern=DEVICE_PATTERN.pattern,
-    ),
+    device_param("auto"),
     ParamSpec("threads", 0, "CPU threads for onnxruntime (0 = library default)", low=0, high=256),
     ParamSpec("max_persons", 5, "most people estimated per image", low=1, high=100),
     ParamSpec("min_detection_confidence", 0.5, "person detection threshold", low=0.0, high=1.0),

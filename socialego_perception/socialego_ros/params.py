@@ -65,6 +65,16 @@ def validate_all(specs: tuple[ParamSpec, ...], values: Mapping[str, object]) -> 
     return problems
 
 
+def device_param(default: str) -> ParamSpec:
+    """The ``device`` parameter (auto | cpu | cuda:N) with a node's own default."""
+    return ParamSpec(
+        "device",
+        default,
+        "auto | cpu | cuda:N (falls back to CPU, logged)",
+        pattern=DEVICE_PATTERN.pattern,
+    )
+
+
 COMMON_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("autostart", True, "configure and activate the lifecycle node at start"),
     ParamSpec(

@@ -15,6 +15,7 @@ import numpy as np
 from socialego_core.track_buffers import (
     _STAMP_EPS_S,
     AddResult,
+    ClockObserver,
     JointMapper,
     OnlineConfig,
     OnlineWindows,
@@ -32,7 +33,7 @@ class _Sample:
     height: float
 
 
-class ReferenceOnlineWindows:
+class ReferenceOnlineWindows(ClockObserver):
     """Per-track ring buffers of poses, resampled into model windows on demand.
 
     Memory is bounded: at most ``config.max_tracks`` tracks, each holding at most the samples
@@ -67,27 +68,7 @@ class ReferenceOnlineWindows:
         self._cache.clear()
         self._last_now = None
 
-    def observe_time(self, now_s: float) -> bool:
-        """Tell the buffers the current time; True (and everything reset) if time jumped back."""
-        jumped = (
-            self._last_now is not None and now_s < self._last_now - self.config.time_jump_back_s
-        )
-        if jumped:
-            self.reset()
-        self._last_now = now_s
-        return jumped
-
-    def add(
-        self,
-        track_id: str,
-        stamp_s: float,
-        keypoints: np.ndarray,
-        width: float,
-        height: float,
-        layout: str | int,
-        person_id: str = "",
-    ) -> AddResult:
-        """Buffer one pose (pixels, (N, 3) in ``layout``). ValueError names bad input."""
+    def add(self, track_id, stamp_s, keypoints, width, height, layout, person_id=""):
         check_pose_args(track_id, stamp_s, width, height)
         mapped = self.mapper.map(keypoints, layout)
         sample = _Sample(float(stamp_s), mapped, float(width), float(height))

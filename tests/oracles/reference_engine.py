@@ -11,15 +11,18 @@ from __future__ import annotations
 import numpy as np
 from socialego_core.artifact import StudentPredictor
 from socialego_core.hysteresis import HysteresisConfig
-from socialego_core.intent_engine import IntentBatch, TickResult
+from socialego_core.intent_engine import IntentBatch, IntentEngine, TickResult
 from socialego_core.labels import TASKS
-from socialego_core.track_buffers import AddResult, OnlineConfig
+from socialego_core.track_buffers import OnlineConfig
 
 from oracles.online_reference import ReferenceOnlineWindows, stack
 from oracles.reference_hysteresis import DecisionSmoother
 
 
-class ReferenceIntentEngine:
+class ReferenceIntentEngine(IntentEngine):
+    """``add_pose`` and the track bookkeeping are the engine's; windows, forward and smoothing
+    are the simple ones. ``IntentEngine.__init__`` is not called: nothing vectorised is built."""
+
     def __init__(
         self,
         predictor: StudentPredictor,
@@ -36,21 +39,6 @@ class ReferenceIntentEngine:
         self._sources: dict = {}
         self._last_fed: dict[str, float] = {}
         self._prob_cache: dict[str, tuple[object, dict]] = {}
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def add_pose(
-        self, track_id, stamp_s, keypoints, width, height, layout, person_id="", source=None
-    ):
-        result = self.windows.add(
-            track_id, stamp_s, keypoints, width, height, layout, person_id=person_id
-        )
-        if result is AddResult.RESET_BACKWARDS:
-            self.smoother.forget([track_id])
-            self._last_fed.pop(track_id, None)
-        self._sources[track_id] = source
-        return result
 
     def tick(self, now_s: float) -> TickResult:
         result = TickResult()

@@ -62,12 +62,7 @@ class HysteresisDecision:
 class DecisionSmoother:
     """Hysteresis decisions per track and task, bounded like the buffers (drop with the track)."""
 
-    def __init__(
-        self,
-        num_classes: dict[str, int],
-        config: HysteresisConfig | None = None,
-        max_tracks: int = 64,
-    ) -> None:
+    def __init__(self, num_classes, config=None, max_tracks=64):
         self.num_classes = dict(num_classes)
         self.config = config or HysteresisConfig()
         self.max_tracks = max_tracks

@@ -120,8 +120,9 @@ class IntentEngine:
         if hysteresis is not None:
             self.hysteresis_config = self.smoother.config = hysteresis
 
-    def _forget(self, track_ids: list[str]) -> None:
-        self.smoother.forget(track_ids)
+    def _forget(self, track_ids: list[str], smoother: bool = True) -> None:
+        if smoother:  # (on eviction the smoother has already dropped its own rows)
+            self.smoother.forget(track_ids)
         for tid in track_ids:
             self._sources.pop(tid, None)
             self._last_fed.pop(tid, None)
@@ -166,11 +167,7 @@ class IntentEngine:
             self._forget(result.expired)
         if len(self._sources) > len(self.windows):  # evicted by max_tracks
             live = set(self.windows.track_ids)
-            for tid in [t for t in self._sources if t not in live]:
-                # the smoother evicts its own least recently updated rows
-                self._sources.pop(tid, None)
-                self._last_fed.pop(tid, None)
-                self._prob_rows.pop(tid, None)
+            self._forget([t for t in self._sources if t not in live], smoother=False)
         batch = self.windows.batch(now_s) if len(self.windows) else None
         t1 = time.perf_counter()
         stage["windows"] = (t1 - t0) * 1000.0

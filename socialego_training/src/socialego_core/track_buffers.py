@@ -152,7 +152,28 @@ def check_pose_args(track_id: str, stamp_s: float, width: float, height: float) 
         raise ValueError(f"image size must be positive, got {width}x{height}")
 
 
-class OnlineWindows:
+class ClockObserver:
+    """Watches the time a set of buffers is asked for; a clock that moves back (a bag that
+    loops, a restarted simulation) resets them. Subclasses set ``config`` and ``reset()``."""
+
+    config: OnlineConfig
+    _last_now: float | None = None
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def observe_time(self, now_s: float) -> bool:
+        """Tell the buffers the current time; True (and everything reset) if time jumped back."""
+        jumped = (
+            self._last_now is not None and now_s < self._last_now - self.config.time_jump_back_s
+        )
+        if jumped:
+            self.reset()
+        self._last_now = now_s
+        return jumped
+
+
+class OnlineWindows(ClockObserver):
     """Per-track ring buffers of poses, resampled into model windows on demand.
 
     The buffers are rows of preallocated arrays (one slot per track, samples in time order in
@@ -229,16 +250,6 @@ class OnlineWindows:
         for track_id in list(self._slots):
             self._drop(track_id)
         self._last_now = None
-
-    def observe_time(self, now_s: float) -> bool:
-        """Tell the buffers the current time; True (and everything reset) if time jumped back."""
-        jumped = (
-            self._last_now is not None and now_s < self._last_now - self.config.time_jump_back_s
-        )
-        if jumped:
-            self.reset()
-        self._last_now = now_s
-        return jumped
 
     def add(
         self,

@@ -1,0 +1,117 @@
+"""IntentEngine (socialego_core, no rclpy): equal to the per-track reference engine of
+tests/oracles on random input with churn, also across live reconfiguration; clock jumps, bad
+input and the limits that cannot change on a running engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from intent_inprocess import moving_body
+from oracles.reference_engine import ReferenceIntentEngine
+from socialego_core.artifact import StudentPredictor
+from socialego_core.hysteresis import HysteresisConfig
+from socialego_core.intent_engine import IntentEngine
+from socialego_core.labels import TASKS
+from socialego_core.track_buffers import OnlineConfig
+
+MODEL = (
+    Path(__file__).resolve().parents[1]
+    / "socialego_inference/models/socialego_student_synthetic.pt"
+)
+PROB_TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    torch.set_num_threads(1)
+    return StudentPredictor(MODEL, threads=1)
+
+
+def feed(engines, rng, t: float, alive: dict[str, float]) -> None:
+    for tid, cx in alive.items():
+        if rng.random() < 0.15:
+            continue  # missed in this image
+        kp = moving_body(rng, cx)
+        for engine in engines:
+            engine.add_pose(tid, t, kp, 640.0, 480.0, 2, person_id=f"p{tid}", source=(tid, t))
+
+
+def assert_same_tick(fast, ref, where: str) -> None:
+    assert fast.clock_reset == ref.clock_reset, where
+    assert sorted(fast.expired) == sorted(ref.expired), where
+    assert (fast.intents is None) == (ref.intents is None), where
+    if fast.intents is None:
+        return
+    a, b = fast.intents, ref.intents
+    assert a.track_ids == b.track_ids, where
+    assert a.person_ids == b.person_ids, where
+    assert a.sources == b.sources, where
+    for name in ("newest_stamp", "frames_used", "input_quality", "stale"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=where)
+    for task in TASKS:
+        np.testing.assert_array_equal(a.decisions[task], b.decisions[task], err_msg=where)
+        worst = float(np.abs(a.probabilities[task] - b.probabilities[task]).max())
+        assert worst <= PROB_TOLERANCE, f"{where}: {task} differs by {worst}"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_engine_equals_the_reference_with_churn_and_live_reconfiguration(predictor, seed):
+    rng = np.random.default_rng(seed)
+    online = OnlineConfig(max_tracks=6, min_frames=2)
+    hysteresis = HysteresisConfig(min_steps=1, enter_threshold=0.4, exit_threshold=0.3)
+    fast = IntentEngine(predictor, online, hysteresis)
+    ref = ReferenceIntentEngine(predictor, online, hysteresis)
+    t, alive, decided = 100.0, {}, 0
+    for step in range(150):
+        t += float(rng.choice([1 / 30, 1 / 15, 0.4, 1.3], p=[0.6, 0.3, 0.07, 0.03]))
+        if step == 100:
+            t -= 20.0  # the bag looped
+        if rng.random() < 0.2 and len(alive) < 9:  # more than max_tracks: evictions
+            alive[str(int(rng.integers(0, 12)))] = float(rng.uniform(20, 600))
+        for tid in [k for k in alive if rng.random() < 0.03]:
+            del alive[tid]
+        if step == 60:  # live parameter changes: both engines keep their tracks
+            new_online = OnlineConfig(max_tracks=6, min_frames=5, stale_after_s=0.3)
+            new_hysteresis = HysteresisConfig(alpha=0.3, min_steps=2)
+            for engine in (fast, ref):
+                engine.reconfigure(online=new_online, hysteresis=new_hysteresis)
+        feed((fast, ref), rng, t, alive)
+        now = t + 0.002
+        result_fast, result_ref = fast.tick(now), ref.tick(now)
+        assert result_fast.error is None, result_fast.error
+        assert_same_tick(result_fast, result_ref, f"seed {seed}, step {step}")
+        if result_fast.intents is not None:
+            decided += int((result_fast.intents.decisions["intent"] > 0).sum())
+    assert decided > 0, "no decision was ever taken: the comparison tested nothing"
+
+
+def test_clock_jump_back_drops_every_track(predictor):
+    engine = IntentEngine(predictor)
+    rng = np.random.default_rng(3)
+    for k in range(12):
+        feed((engine,), rng, 50.0 + k / 30, {"a": 100.0, "b": 300.0})
+        assert not engine.tick(50.0 + k / 30).clock_reset
+    assert len(engine) == 2
+    result = engine.tick(10.0)
+    assert result.clock_reset and result.intents is None and len(engine) == 0
+
+
+def test_bad_pose_raises_a_named_error_and_keeps_the_other_tracks(predictor):
+    engine = IntentEngine(predictor)
+    rng = np.random.default_rng(4)
+    feed((engine,), rng, 5.0, {"a": 100.0})
+    with pytest.raises(ValueError, match="keypoints"):
+        engine.add_pose("b", 5.0, np.zeros((5, 3), np.float32), 640.0, 480.0, 2)
+    with pytest.raises(ValueError, match="image size"):
+        engine.add_pose("b", 5.0, moving_body(rng, 50.0), 0.0, 480.0, 2)
+    result = engine.tick(5.01)
+    assert result.intents is not None and result.intents.track_ids == ["a"]
+
+
+def test_max_tracks_cannot_change_on_a_running_engine(predictor):
+    engine = IntentEngine(predictor, OnlineConfig(max_tracks=8))
+    with pytest.raises(ValueError, match="max_tracks"):
+        engine.reconfigure(online=OnlineConfig(max_tracks=9))
