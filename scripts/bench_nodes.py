@@ -352,7 +352,7 @@ def main() -> None:
         print("intent node (separate process, DDS):")
         bench_intent_node(args)
     if args.only in (None, "stages"):
-        print("intent node stages (in process, the new path vs the previous per-track path):")
+        print("intent engine stages + message building (in process, no DDS):")
         bench_intent_stages(args)
     if args.only in (None, "e2e"):
         print("end to end (pose node + intent node processes, default backend):")
