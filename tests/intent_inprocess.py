@@ -31,12 +31,10 @@ class InProcessIntentNode:
         self.node.trigger_configure()
         if reference:  # the same node around the per-track reference engine (tests/oracles)
             from oracles.reference_engine import ReferenceIntentEngine
-            from socialego_inference.intent_node import hysteresis_config, online_config
+            from socialego_inference.intent_node import engine_configs
 
             cfg = self.node.cfg
-            self.node.engine = ReferenceIntentEngine(
-                self.node.predictor, online_config(cfg), hysteresis_config(cfg)
-            )
+            self.node.engine = ReferenceIntentEngine(self.node.predictor, *engine_configs(cfg))
         self.node.trigger_activate()
         if not self.node.active:
             raise RuntimeError("intent node did not activate (see its log)")

@@ -3,26 +3,13 @@ probabilities of the plain model forward (StudentPredictor.predict) within 1e-5.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from socialego_core.artifact import StudentPredictor
 from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
 from socialego_core.student import SocialEgoMobile
 
-MODEL = (
-    Path(__file__).resolve().parents[1]
-    / "socialego_inference/models/socialego_student_synthetic.pt"
-)
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    torch.set_num_threads(1)
-    return StudentPredictor(MODEL, threads=1)
 
 
 def assert_close(fast: dict, reference: dict) -> None:

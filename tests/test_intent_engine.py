@@ -4,30 +4,16 @@ input and the limits that cannot change on a running engine."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import torch
 from intent_inprocess import moving_body
 from oracles.reference_engine import ReferenceIntentEngine
-from socialego_core.artifact import StudentPredictor
 from socialego_core.hysteresis import HysteresisConfig
 from socialego_core.intent_engine import IntentEngine
 from socialego_core.labels import TASKS
 from socialego_core.track_buffers import OnlineConfig
 
-MODEL = (
-    Path(__file__).resolve().parents[1]
-    / "socialego_inference/models/socialego_student_synthetic.pt"
-)
 PROB_TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    torch.set_num_threads(1)
-    return StudentPredictor(MODEL, threads=1)
 
 
 def feed(engines, rng, t: float, alive: dict[str, float]) -> None:

@@ -10,30 +10,20 @@ replay's own settings (sim time, reliable image QoS) are applied on top, and ``m
 only when given. Needs the ros2 CLI (ros2 bag) of a full ROS 2 install.
 """
 
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
-from launch_ros.substitutions import FindPackageShare
-from socialego_bringup.launch_args import (
-    COMMON_ARGUMENTS,
-    EVAL_ARGUMENTS,
-    argument_declarations,
-    given_overrides,
-    is_true,
-)
+from launch.actions import ExecuteProcess
+from socialego_bringup import launch_args
+from socialego_bringup.launch_actions import argument_values, launch_description, lifecycle_node
 from socialego_core import topics
 
-from launch import LaunchDescription
-
-ARGUMENTS = argument_declarations(
+ARGUMENTS = launch_args.argument_declarations(
     (
         ("bag", "", "bag folder or file to replay"),
         ("output", "socialego_eval_out", "folder for the recorded outputs (MCAP)"),
         ("rate", "1.0", "playback rate"),
         ("run_pose", "true", "run the pose node (false: the bag holds /socialego/poses)"),
-        *COMMON_ARGUMENTS,
+        *launch_args.COMMON_ARGUMENTS,
     ),
-    EVAL_ARGUMENTS,
+    launch_args.EVAL_ARGUMENTS,
 )
 RECORDED = (
     topics.POSES,
@@ -60,10 +50,7 @@ NODES = (
 
 
 def launch_setup(context):
-    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
-    params_file = values["params_file"] or PathJoinSubstitution(
-        [FindPackageShare("socialego_bringup"), "config", "socialego.yaml"]
-    )
+    values = argument_values(context, ARGUMENTS)
     record = ExecuteProcess(
         cmd=[
             "ros2",
@@ -79,18 +66,15 @@ def launch_setup(context):
         output="screen",
     )
     nodes = [
-        LifecycleNode(
-            package=package,
-            executable=name,
-            name=name,
-            namespace="",
-            output="screen",
-            arguments=["--ros-args", "--log-level", values["log_level"]],
-            parameters=[params_file, {**replay, **given_overrides(name, values, EVAL_ARGUMENTS)}],
-            remappings=[("image", values["image_topic"])] if name == "pose_node" else [],
+        lifecycle_node(
+            package,
+            name,
+            values,
+            {**replay, **launch_args.given_overrides(name, values, launch_args.EVAL_ARGUMENTS)},
+            remappings=[("image", values["image_topic"])] if name == "pose_node" else (),
         )
         for package, name, switch, replay in NODES
-        if switch is None or is_true(values[switch])
+        if switch is None or launch_args.is_true(values[switch])
     ]
     play = ExecuteProcess(
         cmd=["ros2", "bag", "play", values["bag"], "--clock", "--rate", values["rate"]],
@@ -100,5 +84,4 @@ def launch_setup(context):
 
 
 def generate_launch_description():
-    declared = [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGUMENTS]
-    return LaunchDescription([*declared, OpaqueFunction(function=launch_setup)])
+    return launch_description(ARGUMENTS, launch_setup)

@@ -12,10 +12,7 @@ parameter is true (the default); with autostart:=false drive them with
 ``ros2 lifecycle set <node> configure|activate``.
 """
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
-from launch_ros.substitutions import FindPackageShare
+from socialego_bringup.launch_actions import argument_values, launch_description, lifecycle_node
 from socialego_bringup.launch_args import (
     COMMON_ARGUMENTS,
     ROBOT_ARGUMENTS,
@@ -23,8 +20,6 @@ from socialego_bringup.launch_args import (
     given_overrides,
     is_true,
 )
-
-from launch import LaunchDescription
 
 ARGUMENTS = argument_declarations(
     (
@@ -46,25 +41,19 @@ NODES = (
 
 
 def launch_setup(context):
-    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
-    params_file = values["params_file"] or PathJoinSubstitution(
-        [FindPackageShare("socialego_bringup"), "config", "socialego.yaml"]
-    )
+    values = argument_values(context, ARGUMENTS)
     image_topic = values["image_topic"]
     remappings = {
         "pose_node": [("image", image_topic), ("image/compressed", image_topic + "/compressed")]
     }
     return [
-        LifecycleNode(
-            package=package,
-            executable=name,
-            name=name,
+        lifecycle_node(
+            package,
+            name,
+            values,
+            given_overrides(name, values, ROBOT_ARGUMENTS),
             namespace=values["namespace"],
-            output="screen",
-            arguments=["--ros-args", "--log-level", values["log_level"]],
-            # the params file first, then only the launch arguments that were given
-            parameters=[params_file, given_overrides(name, values, ROBOT_ARGUMENTS)],
-            remappings=remappings.get(name, []),
+            remappings=remappings.get(name, ()),
         )
         for package, name, switch in NODES
         if switch is None or is_true(values[switch])
@@ -72,5 +61,4 @@ def launch_setup(context):
 
 
 def generate_launch_description():
-    declared = [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGUMENTS]
-    return LaunchDescription([*declared, OpaqueFunction(function=launch_setup)])
+    return launch_description(ARGUMENTS, launch_setup)

@@ -34,7 +34,6 @@ from socialego_msgs.msg import ModelInfo, SocialIntentArray, WholeBodyPose, Whol
 
 STAGES = (*ENGINE_STAGES, "messages", "publish")
 DEFAULT_MODEL = "models/socialego_student_synthetic.pt"
-ONLINE_PARAMS = ("max_track_gap_s", "min_frames", "stale_after_s")
 
 
 def default_model_path() -> str:
@@ -47,22 +46,22 @@ def default_model_path() -> str:
         return str(Path(__file__).resolve().parents[1] / DEFAULT_MODEL)
 
 
-def online_config(cfg: dict) -> OnlineConfig:
-    return OnlineConfig(
+def engine_configs(cfg: dict) -> tuple[OnlineConfig, HysteresisConfig]:
+    """The engine's buffer limits and smoothing from the node's parameters (ValueError names a
+    bad combination, e.g. hysteresis_exit above hysteresis_enter)."""
+    online = OnlineConfig(
         max_track_gap_s=cfg["max_track_gap_s"],
         max_tracks=cfg["max_tracks"],
         min_frames=cfg["min_frames"],
         stale_after_s=cfg["stale_after_s"],
     )
-
-
-def hysteresis_config(cfg: dict) -> HysteresisConfig:
-    return HysteresisConfig(
+    hysteresis = HysteresisConfig(
         alpha=cfg["hysteresis_alpha"],
         enter_threshold=cfg["hysteresis_enter"],
         exit_threshold=cfg["hysteresis_exit"],
         min_steps=cfg["hysteresis_min_steps"],
     )
+    return online, hysteresis
 
 
 class IntentNode(SocialEgoLifecycleNode):
@@ -88,7 +87,7 @@ class IntentNode(SocialEgoLifecycleNode):
             return TransitionCallbackReturn.FAILURE
         path = cfg["model_path"] or default_model_path()
         try:
-            online, hysteresis = online_config(cfg), hysteresis_config(cfg)
+            online, hysteresis = engine_configs(cfg)
         except ValueError as exc:
             self.get_logger().error(f"invalid configuration: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -141,10 +140,8 @@ class IntentNode(SocialEgoLifecycleNode):
     def apply_live(self, changed: dict) -> None:
         if self.engine is None:
             return
-        if any(name in changed for name in ONLINE_PARAMS):
-            self.engine.reconfigure(online=online_config(self.cfg))
-        if any(name.startswith("hysteresis_") for name in changed):
-            self.engine.reconfigure(hysteresis=hysteresis_config(self.cfg))
+        online, hysteresis = engine_configs(self.cfg)
+        self.engine.reconfigure(online=online, hysteresis=hysteresis)
         if "inference_rate_hz" in changed and self.timer is not None:
             self.destroy_timer(self.timer)
             self.inputs.remove(self.timer)
@@ -157,7 +154,7 @@ class IntentNode(SocialEgoLifecycleNode):
         if result.successful and self.cfg:
             trial = {**self.cfg, **{p.name: p.value for p in params}}
             try:
-                hysteresis_config(trial)
+                engine_configs(trial)
             except (ValueError, KeyError) as exc:
                 result.successful, result.reason = False, str(exc)
         return result

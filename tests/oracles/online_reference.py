@@ -15,10 +15,9 @@ import numpy as np
 from socialego_core.track_buffers import (
     _STAMP_EPS_S,
     AddResult,
-    ClockObserver,
-    JointMapper,
     OnlineConfig,
     OnlineWindows,
+    TrackBuffersBase,
     TrackWindow,
     check_pose_args,
 )
@@ -33,7 +32,7 @@ class _Sample:
     height: float
 
 
-class ReferenceOnlineWindows(ClockObserver):
+class ReferenceOnlineWindows(TrackBuffersBase):
     """Per-track ring buffers of poses, resampled into model windows on demand.
 
     Memory is bounded: at most ``config.max_tracks`` tracks, each holding at most the samples
@@ -41,19 +40,11 @@ class ReferenceOnlineWindows(ClockObserver):
     """
 
     def __init__(self, spec: WindowSpec, config: OnlineConfig | None = None) -> None:
-        self.spec = spec
-        self.config = config or OnlineConfig()
-        self.mapper = JointMapper(spec)
-        self.sample_period_s = spec.stride / spec.source_fps
+        super().__init__(spec, config)
         # the resampled frames carry only the spec's joints, so the inner spec selects all of them
         self._inner_spec = dataclasses.replace(spec, joints=tuple(range(spec.num_joints)))
-        # samples are pruned by time; this count bound only caps memory for absurd input rates
-        # (a camera up to 8x source_fps still keeps a full window)
-        self._max_samples = 8 * spec.length * spec.stride + 64
         self._tracks: OrderedDict[str, deque[_Sample]] = OrderedDict()
-        self._person_ids: dict[str, str] = {}
         self._cache: dict[str, tuple[_Sample, int, Window]] = {}
-        self._last_now: float | None = None
 
     def __len__(self) -> int:
         return len(self._tracks)

@@ -152,12 +152,21 @@ def check_pose_args(track_id: str, stamp_s: float, width: float, height: float) 
         raise ValueError(f"image size must be positive, got {width}x{height}")
 
 
-class ClockObserver:
-    """Watches the time a set of buffers is asked for; a clock that moves back (a bag that
-    loops, a restarted simulation) resets them. Subclasses set ``config`` and ``reset()``."""
+class TrackBuffersBase:
+    """What every per-track pose buffer shares: the window spec, the joint mapper, the sample
+    period, the memory bound, and the clock rule (a clock that moves back, as when a bag loops
+    or a simulation restarts, resets everything). Subclasses store the samples and ``reset``."""
 
-    config: OnlineConfig
-    _last_now: float | None = None
+    def __init__(self, spec: WindowSpec, config: OnlineConfig | None = None) -> None:
+        self.spec = spec
+        self.config = config or OnlineConfig()
+        self.mapper = JointMapper(spec)
+        self.sample_period_s = spec.stride / spec.source_fps
+        # samples are pruned by time; this count bound only caps memory for absurd input rates
+        # (a camera up to 8x source_fps still keeps a full window)
+        self._max_samples = 8 * spec.length * spec.stride + 64
+        self._person_ids: dict[str, str] = {}
+        self._last_now: float | None = None
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -173,7 +182,7 @@ class ClockObserver:
         return jumped
 
 
-class OnlineWindows(ClockObserver):
+class OnlineWindows(TrackBuffersBase):
     """Per-track ring buffers of poses, resampled into model windows on demand.
 
     The buffers are rows of preallocated arrays (one slot per track, samples in time order in
@@ -186,18 +195,10 @@ class OnlineWindows(ClockObserver):
     """
 
     def __init__(self, spec: WindowSpec, config: OnlineConfig | None = None) -> None:
-        self.spec = spec
-        self.config = config or OnlineConfig()
-        self.mapper = JointMapper(spec)
-        self.sample_period_s = spec.stride / spec.source_fps
-        # samples are pruned by time; this count bound only caps memory for absurd input rates
-        # (a camera up to 8x source_fps still keeps a full window)
-        self._max_samples = 8 * spec.length * spec.stride + 64
+        super().__init__(spec, config)
         # newest_stamp - _steps_s = the window's sample times (oldest first)
         self._steps_s = np.arange(spec.length - 1, -1, -1, dtype=np.float64) * self.sample_period_s
         self._slots: OrderedDict[str, int] = OrderedDict()  # least recently updated first
-        self._person_ids: dict[str, str] = {}
-        self._last_now: float | None = None
         self._next_serial = 1
         self._allocate(min(self.config.max_tracks, 16))
 
