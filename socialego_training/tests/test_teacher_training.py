@@ -11,11 +11,9 @@ from socialego_core.labels import (
     JPL_ACTION_LABELS,
     JPL_ACTION_PARENTS,
 )
-from socialego_training.teacher import (
-    TeacherTrainConfig,
-    load_teacher,
-    train_teacher,
-)
+from socialego_training.teacher_config import TeacherTrainConfig
+from socialego_training.teacher_io import load_teacher
+from socialego_training.teacher_train import train_teacher
 from socialego_training.train import TrainingInterrupted
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV missing: pip install 'socialego-training[teacher]'")

@@ -95,11 +95,10 @@ def ensure_data(cfg: StudyConfig, log) -> Path:
 def _student_cfg(cfg: StudyConfig, root: Path, setting: str, method: str, seed: int, teacher: str):
     from socialego_core.corruption import CORRUPTION_SETTINGS
 
-    from socialego_training.distill import distill_config_class
+    from socialego_training.distill import DistillConfig
 
     joint_rate, frame_rate = CORRUPTION_SETTINGS[setting]
-    cls = distill_config_class()
-    return cls(
+    return DistillConfig(
         data_root=str(root),
         dataset=cfg.dataset,
         epochs=cfg.student_epochs,
@@ -230,13 +229,9 @@ def ensure_teacher(cfg: StudyConfig, root: Path, log) -> tuple[str, dict]:
     from socialego_training.datasets import PoseWindowDataset
     from socialego_training.metrics import task_metrics
     from socialego_training.modalities import ModalityConfig, build_modalities
-    from socialego_training.teacher import (
-        TeacherTrainConfig,
-        evaluate_teacher,
-        load_teacher,
-        stream_reliance,
-        train_teacher,
-    )
+    from socialego_training.teacher_config import TeacherTrainConfig
+    from socialego_training.teacher_io import load_teacher
+    from socialego_training.teacher_train import evaluate_teacher, stream_reliance, train_teacher
 
     out = Path(cfg.out_dir)
     path = cfg.teacher
@@ -436,13 +431,9 @@ def cost_report(teacher_path: str, latency_runs: int = 50) -> dict[str, Any]:
     from torch.utils.flop_counter import FlopCounterMode
 
     from socialego_training.bench import count_macs, median_latency_ms
-    from socialego_training.teacher import (
-        SocialC3D,
-        TeacherConfig,
-        count_parameters,
-        example_inputs,
-        load_teacher,
-    )
+    from socialego_training.teacher_config import TeacherConfig
+    from socialego_training.teacher_io import load_teacher
+    from socialego_training.teacher_model import SocialC3D, count_parameters, example_inputs
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -523,7 +514,7 @@ def _csv(kind):
 
 def add_train_teacher(subparsers) -> None:
     from socialego_training.config import add_config_args
-    from socialego_training.teacher import TeacherTrainConfig
+    from socialego_training.teacher_config import TeacherTrainConfig
 
     p = subparsers.add_parser("train-teacher", help="train the SocialC3D teacher (clean input)")
     p.add_argument("--config", help="YAML file with TeacherTrainConfig fields (flags override it)")
@@ -533,7 +524,8 @@ def add_train_teacher(subparsers) -> None:
 
 def run_train_teacher(args) -> int:
     from socialego_training.config import config_from_args
-    from socialego_training.teacher import TeacherTrainConfig, train_teacher
+    from socialego_training.teacher_config import TeacherTrainConfig
+    from socialego_training.teacher_train import train_teacher
     from socialego_training.train import TrainingInterrupted
 
     cfg = config_from_args(TeacherTrainConfig, args)
@@ -553,13 +545,13 @@ def run_train_teacher(args) -> int:
 
 def add_distill(subparsers) -> None:
     from socialego_training.config import add_config_args
-    from socialego_training.distill import distill_config_class, distill_defaults
+    from socialego_training.distill import DistillConfig, distill_defaults
 
     p = subparsers.add_parser(
         "distill", help="train the student with a frozen teacher (--method none|kd|infonce)"
     )
     p.add_argument("--config", help="YAML file with DistillConfig fields (flags override it)")
-    add_config_args(p, distill_config_class())
+    add_config_args(p, DistillConfig)
     p.set_defaults(func=run_distill)
     p.epilog = f"defaults differing from 'train': {distill_defaults()}"
 
@@ -568,10 +560,10 @@ def run_distill(args) -> int:
     import dataclasses
 
     from socialego_training.config import load_yaml, make_config
-    from socialego_training.distill import distill_config_class, distill_defaults, run_distillation
+    from socialego_training.distill import DistillConfig, distill_defaults, run_distillation
     from socialego_training.train import TrainingInterrupted
 
-    cls = distill_config_class()
+    cls = DistillConfig
     values = distill_defaults()  # paper defaults < YAML < flags
     if args.config:
         values.update(load_yaml(args.config))
