@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from socialego_core.artifact import ArtifactError, StudentPredictor, load_artifact, save_artifact
-from socialego_core.labels import JPL_SOCIAL
+from socialego_core.labels import JPL_SOCIAL, TASKS
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
 from socialego_training.cli import main as cli_main
@@ -72,7 +72,7 @@ def test_evaluate_writes_metrics_and_confusion_pngs(trained_run, tmp_path: Path)
         assert 0.0 <= metrics[key] <= 1.0
     assert np.array(metrics["confusion"]["action"]).sum() == 20
     assert metrics["attitude_masked_n"] == 12  # 6 of 10 toy actions are interactions
-    for task in ("intent", "attitude", "action"):
+    for task in TASKS:
         png = out / f"confusion_{task}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| model / setting |" in (out / "metrics.md").read_text()

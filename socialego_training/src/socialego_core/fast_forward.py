@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-TASKS = ("intent", "attitude", "action")
+from socialego_core.labels import TASKS
 
 
 def supports_cached_forward(model: nn.Module) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from socialego_core.labels import get_label_table
+from socialego_core.labels import TASKS, get_label_table
 from socialego_core.layouts import COCO_WHOLEBODY133
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -287,9 +287,9 @@ def summarise(tracks: list[Track], dataset: str = "jpl_social") -> dict[str, Any
     """Counts per class (by name) and totals: stored in model artifacts as the data summary."""
     table = get_label_table(dataset)
     summary: dict[str, Any] = {"dataset": dataset, "tracks": len(tracks)}
-    for task, attr in (("intent", "intent"), ("attitude", "attitude"), ("action", "action")):
+    for task in TASKS:  # a Track's label attributes are named after the tasks
         names = table.labels(task)
-        counts = np.bincount([getattr(t, attr) for t in tracks], minlength=len(names))
+        counts = np.bincount([getattr(t, task) for t in tracks], minlength=len(names))
         summary[f"{task}_counts"] = {names[i]: int(c) for i, c in enumerate(counts)}
     summary["frames"] = int(sum(len(t.frames) for t in tracks))
     summary["with_gaze"] = int(sum(t.has_gaze for t in tracks))

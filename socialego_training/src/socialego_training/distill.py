@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from socialego_core.heads import SocialOutputs
+from socialego_core.labels import TASKS
 from torch import nn
 from tqdm import tqdm
 
@@ -37,7 +38,6 @@ METHODS: tuple[str, ...] = ("none", "kd", "infonce")
 INFONCE_WEIGHT = 0.2
 INFONCE_TEMPERATURE = 0.1
 KD_TEMPERATURE = 6.0
-TASK_NAMES: tuple[str, ...] = ("intent", "attitude", "action")
 CACHE_VERSION = 1
 
 
@@ -132,7 +132,7 @@ def compute_teacher_representations(
     """Run the frozen teacher in eval mode over every sample (clean input)."""
     was_training = teacher.training
     teacher.eval()
-    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("z", *TASK_NAMES)}
+    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("z", *TASKS)}
     try:
         starts = range(0, len(modalities), batch_size)
         for start in tqdm(starts, desc="teacher representations", disable=not progress):

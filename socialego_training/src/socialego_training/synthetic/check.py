@@ -222,14 +222,15 @@ def plot_results(results: dict[str, Any], path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = ("intent", "attitude", "attitude_masked", "action")
+    # the tasks, with the masked attitude score next to the attitude one
+    tasks = (*TASKS[:2], "attitude_masked", *TASKS[2:])
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.26
     for k, name in enumerate(PROBES):
         values = [100 * results[name][t] for t in tasks]
         bars = ax.bar(np.arange(len(tasks)) + (k - 1) * width, values, width, label=name)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    ax.set_xticks(np.arange(len(tasks)), ["intent", "attitude", "attitude (masked)", "action"])
+    ax.set_xticks(np.arange(len(tasks)), [t.replace("_masked", " (masked)") for t in tasks])
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 105)
     window = results["window"]
