@@ -18,7 +18,7 @@ from socialego_core.labels import TASKS, get_label_table
 from tqdm import tqdm
 
 from socialego_training.checkpoint import BEST
-from socialego_training.config import config_to_dict
+from socialego_training.config import artifact_config
 from socialego_training.loop import TrainingTask, fit, start_run, task_loss
 from socialego_training.metrics import task_metrics
 from socialego_training.modalities import ModalityArrays
@@ -150,7 +150,7 @@ def train_teacher(
             cfg.dataset,
             {
                 "metrics": {"validation": best},
-                "training": {"config": config_to_dict(cfg), "epoch": epoch},
+                "training": {"config": artifact_config(cfg), "epoch": epoch},
                 "training_data": data.summary,
             },
         )

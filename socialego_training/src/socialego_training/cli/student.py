@@ -193,10 +193,12 @@ def run_export(args) -> int:
     from socialego_core.artifact import save_artifact
 
     from socialego_training.evaluate import predict_dataset
+    from socialego_training.export import without_data_location
     from socialego_training.metrics import task_metrics
 
     model, meta, spec, labels, path = _load_model_and_meta(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("version", "num_parameters", "created")}
+    meta = without_data_location(meta)  # artifacts of older versions recorded the data's path
     meta["exported_from"] = str(path)
     if args.data_root:
         dataset = _load_eval_data(args, spec, labels.dataset)
