@@ -5,7 +5,8 @@
 (c) pose + face + hands + gaze: the same ensemble, also given part-relative face and hand
     keypoints and the gaze vector of the same frames (what the teacher can see and the
     student cannot).
-The generator is tuned so that (a) < (b) < (c) with (b) clearly below 100 % (README numbers).
+The generator is tuned so that (a) < (b) < (c) with (b) clearly below 100 % (numbers:
+docs/synthetic-data.md#is-it-a-real-but-learnable-problem).
 Run: ``socialego-train synth-check --data-root DIR``
 (or ``python -m socialego_training.synthetic.check DIR``).
 """
