@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from socialego_core.labels import LabelTable
+from socialego_core.labels import TASKS, LabelTable
 from socialego_core.window import WindowSpec
 
 FORMAT = "socialego-model"
@@ -225,7 +225,7 @@ class StudentPredictor:
         if x.shape[0] == 0:
             return {
                 task: np.zeros((0, self.labels.num_classes(task)), dtype=np.float32)
-                for task in ("intent", "attitude", "action")
+                for task in TASKS
             }
         if not np.isfinite(x).all():
             raise ValueError(f"{self.path.name}: input holds NaN or infinite values")

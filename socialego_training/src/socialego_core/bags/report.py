@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
 from socialego_core.labels import TASKS
 
-from .scoring import DECISION_RULES, UNKNOWN, BagEvaluation, latency_summary
+from .evaluation import UNKNOWN, BagEvaluation, latency_summary
 from .typestore import INTENTS_TOPIC, POSES_TOPIC
 
 # Colours of the intent classes in the timeline (UNKNOWN grey); stable across reports.
@@ -30,12 +33,8 @@ def _sec(value: Any) -> str:
 
 
 def _plot_confusion(evaluation: BagEvaluation, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(TASKS), figsize=(6 * len(TASKS), 5.5))
+    fig = Figure(figsize=(6 * len(TASKS), 5.5))
+    axes = fig.subplots(1, len(TASKS))
     for ax, task in zip(axes, TASKS):
         labels = evaluation.confusion[task]["labels"]
         matrix = np.asarray(evaluation.confusion[task]["matrix"])
@@ -53,16 +52,9 @@ def _plot_confusion(evaluation: BagEvaluation, path: Path) -> None:
                 ax.text(j, i, str(count), ha="center", va="center", color=colour, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _plot_timeline(evaluation: BagEvaluation, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
     labels = list(evaluation.model.get("intent") or [])
     for track in evaluation.truth.values():
         if track.labels["intent"] not in labels:
@@ -74,7 +66,8 @@ def _plot_timeline(evaluation: BagEvaluation, path: Path) -> None:
     for forecast in evaluation.forecasts:
         if forecast.truth_id in by_truth:
             by_truth[forecast.truth_id].append(forecast)
-    fig, ax = plt.subplots(figsize=(11, 0.5 * len(ids) + 1.6))
+    fig = Figure(figsize=(11, 0.5 * len(ids) + 1.6))
+    ax = fig.subplots()
     for row, truth_id in enumerate(ids):
         track = evaluation.truth[truth_id]
         duration = (track.last_ns - track.first_ns) / 1e9
@@ -100,16 +93,11 @@ def _plot_timeline(evaluation: BagEvaluation, path: Path) -> None:
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(handles))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _plot_latency(evaluation: BagEvaluation, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for topic, values in evaluation.latency_ms.items():
         if values:
             ax.hist(values, bins=40, alpha=0.6, label=f"{topic} (n={len(values)})")
@@ -119,7 +107,6 @@ def _plot_latency(evaluation: BagEvaluation, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_report(
@@ -244,6 +231,3 @@ def write_report(
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
-
-
-__all__ = ["write_report", "DECISION_RULES"]

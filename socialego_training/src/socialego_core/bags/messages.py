@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from rosbags.typesys.store import Typestore
+
 from socialego_core.labels import LabelTable
 
 from .io import ns_to_sec_nanosec

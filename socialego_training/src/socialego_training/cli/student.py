@@ -1,29 +1,16 @@
-"""``socialego-train``: one small function per subcommand.
+"""``socialego-train`` subcommands of the student: train, evaluate, sweep, export, bench, baseline.
 
-To add a subcommand: write ``add_<name>(subparsers)`` that creates its parser and sets
-``func=<runner>`` (import heavy modules inside the runner, so ``--help`` stays fast), then list it
-in ``SUBCOMMANDS``.
+Runners import the training modules when they run (CLI edge), so ``socialego-train --help``
+stays fast.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-# ----------------------------------------------------------------------------- shared helpers
-
-
-def _device_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default auto)")
-
-
-def _data_args(parser: argparse.ArgumentParser, split: str = "test") -> None:
-    parser.add_argument("--data-root", required=True, help="JPL-Social-schema dataset root")
-    parser.add_argument("--split", default=split, help=f"split to use (default {split})")
-    parser.add_argument("--dataset", default=None, help="jpl_social | harper (default: model's)")
-    parser.add_argument("--skip-bad", action="store_true", help="skip and list broken files")
+from .common import INTERRUPTED_EXIT, best_summary, data_args, device_arg, run_resumable
 
 
 def _load_eval_data(args, spec, dataset: str):
@@ -70,18 +57,14 @@ def add_train(subparsers) -> None:
 
 def run_train(args) -> int:
     from socialego_training.config import config_from_args
-    from socialego_training.train import TrainConfig, TrainingInterrupted, train
+    from socialego_training.train import TrainConfig, train
 
     cfg = config_from_args(TrainConfig, args)
-    try:
-        result = train(cfg)
-    except TrainingInterrupted as exc:
-        print(f"interrupted: {exc}; rerun the same command to resume", file=sys.stderr)
-        return 3
-    m = result.best_metrics
+    result = run_resumable(train, cfg)
+    if result is None:
+        return INTERRUPTED_EXIT
     print(
-        f"best epoch {result.best_epoch}: validation accuracy intent {m['intent_acc']:.3f} "
-        f"attitude {m['attitude_acc']:.3f} action {m['action_acc']:.3f}\n"
+        best_summary(result) + "\n"
         f"model: {result.best_path}   log: {result.run_dir / 'log.csv'}\n"
         f"training throughput {result.train_windows_per_s:.0f} windows/s, "
         f"wall time {result.wall_time_s:.1f} s"
@@ -95,12 +78,12 @@ def run_train(args) -> int:
 def add_evaluate(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="accuracy / weighted F1 per task + confusion PNGs")
     p.add_argument("--model", required=True, help="model artifact (.pt) or a training run folder")
-    _data_args(p)
+    data_args(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--joint-rate", type=float, default=0.0)
     p.add_argument("--frame-rate", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=1234, help="test corruption seed")
-    _device_arg(p)
+    device_arg(p)
     p.set_defaults(func=run_evaluate)
 
 
@@ -141,10 +124,10 @@ def add_sweep(subparsers) -> None:
         "TrainConfig; runs go to <out>/runs/<setting>",
     )
     p.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
-    _data_args(p)
+    data_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=1234, help="test corruption seed")
-    _device_arg(p)
+    device_arg(p)
     p.set_defaults(func=run_sweep)
 
 
@@ -210,10 +193,12 @@ def run_export(args) -> int:
     from socialego_core.artifact import save_artifact
 
     from socialego_training.evaluate import predict_dataset
+    from socialego_training.export import without_data_location
     from socialego_training.metrics import task_metrics
 
     model, meta, spec, labels, path = _load_model_and_meta(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("version", "num_parameters", "created")}
+    meta = without_data_location(meta)  # artifacts of older versions recorded the data's path
     meta["exported_from"] = str(path)
     if args.data_root:
         dataset = _load_eval_data(args, spec, labels.dataset)
@@ -309,40 +294,3 @@ def run_baseline(args) -> int:
         (Path(args.out) / "baseline.json").write_text(json.dumps(rows, indent=1))
         (Path(args.out) / "baseline.md").write_text(text + "\n")
     return 0
-
-
-# ----------------------------------------------------------------------------- main
-
-# teacher, distillation and the robustness study live in study.py (light imports only)
-from socialego_training.study import add_distill, add_study, add_train_teacher  # noqa: E402
-
-SUBCOMMANDS = [add_train, add_evaluate, add_sweep, add_export, add_bench, add_baseline]
-SUBCOMMANDS += [add_train_teacher, add_distill, add_study]
-# synthetic data: `synth` and `synth-check` (synthetic/cli.py, argparse-only imports)
-from socialego_training.synthetic.cli import add_synth  # noqa: E402
-
-SUBCOMMANDS += [add_synth]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="socialego-train", description="SocialEgo training, evaluation and export"
-    )
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for add in SUBCOMMANDS:
-        add(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # DatasetError / ArtifactError / config errors: one clear line, no traceback
-        print(f"socialego-train {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

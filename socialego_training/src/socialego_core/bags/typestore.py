@@ -37,7 +37,7 @@ def _candidate_msg_dirs() -> list[Path]:
     candidates: list[Path] = []
     if env := os.environ.get("SOCIALEGO_MSGS_DIR"):
         candidates.append(Path(env))
-    # Source checkout: <repo>/socialego_training/src/socialego_training/bags/typestore.py
+    # Source checkout: <repo>/socialego_training/src/socialego_core/bags/typestore.py
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidates.append(parent / MSG_PACKAGE / "msg")

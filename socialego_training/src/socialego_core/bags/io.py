@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.rosbag2.enums import CompressionFormat, CompressionMode, StoragePlugin
 
@@ -144,8 +145,6 @@ def bag_custom_data(path: str | Path) -> dict[str, str]:
     metadata = Path(path) / "metadata.yaml"
     if not metadata.is_file():
         return {}
-    import yaml
-
     try:
         data = yaml.safe_load(metadata.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
