@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
+from socialego_core.labels import TASKS
 from socialego_core.student import SocialEgoMobile
 
 TOLERANCE = 1e-5
 
 
 def assert_close(fast: dict, reference: dict) -> None:
-    for task in ("intent", "attitude", "action"):
+    for task in TASKS:
         assert fast[task].shape == reference[task].shape
         worst = float(np.abs(fast[task] - reference[task]).max())
         assert worst <= TOLERANCE, f"{task} differs by {worst}"
@@ -72,10 +73,7 @@ def test_other_model_shapes_and_batch_sizes(seed):
         x = rng.uniform(-0.5, 0.5, (batch_size, length, 17, 3)).astype(np.float32)
         with torch.inference_mode():
             out = model(torch.from_numpy(x))
-        reference = {
-            task: torch.softmax(getattr(out, task), dim=1).numpy()
-            for task in ("intent", "attitude", "action")
-        }
+        reference = {task: torch.softmax(getattr(out, task), dim=1).numpy() for task in TASKS}
         assert_close(fast.predict(x), reference)
 
 

@@ -7,7 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from socialego_core.bags import bag_topics, score_bag, write_report
+from socialego_core.bags.io import bag_topics
+from socialego_core.bags.report import write_report
+from socialego_core.bags.scoring import score_bag
 from socialego_core.bags.typestore import IMAGE_TOPIC
 from socialego_core.labels import TASKS
 
