@@ -7,7 +7,7 @@ package_name = "socialego_bringup"
 setup(
     name=package_name,
     version="0.1.0",
-    packages=[],
+    packages=[package_name],
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

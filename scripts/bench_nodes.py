@@ -5,9 +5,8 @@
    real footage (Sports2D demo, two people), per available backend.
 2. Intent node (separate process, real DDS): time per inference tick (from its diagnostics) and
    pose-message -> intent-message latency with 1, 5 and 20 people.
-   In process (``--only stages``): the tick's stages (windows / forward / hysteresis / messages
-   / publish) with 1, 5 and 20 people, the current path against the previous per-track path
-   (``IntentNode(reference_path=True)``) on the same input in the same run, with the ratio.
+   In process (``--only stages``): the tick's stages (the intent engine's windows / forward /
+   hysteresis, then the node's messages) with 1, 5 and 20 people.
 3. End to end (pose node + intent node processes): images published at --camera-fps, latency
    from the image's header stamp to the arrival of the intent carrying it, and images per
    second the pose node keeps up with.
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # footage + node harness helpers
+sys.path.insert(0, str(ROOT / "scripts" / "harness"))  # footage + node process harness
 
 
 def pad_to_640x480(rgb: np.ndarray) -> np.ndarray:
@@ -194,52 +193,51 @@ def _bench_intent_people(people: int, args) -> None:
 
 
 def bench_intent_stages(args) -> None:
-    """Per-stage time of one intent-node tick, new path vs the reference path, in process."""
-    import os
-
+    """Per-stage time of one intent-node tick in process: the engine's stages (windows, forward,
+    hysteresis) and the node's message building, with 1, 5 and 20 people at 30 Hz."""
     import rclpy
     import torch
-    from intent_inprocess import InProcessIntentNode, steady_stream
-    from rosnode_harness import unique_domain_id
-    from socialego_inference.intent_node import STAGES
+    from socialego_core.artifact import StudentPredictor
+    from socialego_core.intent_engine import ENGINE_STAGES, IntentEngine
+    from socialego_core.track_buffers import OnlineConfig
+    from socialego_inference.intent_messages import IntentMessageBuilder
+    from socialego_inference.intent_node import default_model_path
 
     torch.set_num_threads(1)  # what the node's default threads: 1 gives
-    os.environ["ROS_DOMAIN_ID"] = str(unique_domain_id())
-    rclpy.init()
+    rclpy.init()  # message classes only; nothing is published
     try:
+        predictor = StudentPredictor(default_model_path(), threads=1)
+        builder = IntentMessageBuilder(predictor)
+        rng = np.random.default_rng(0)
         for people in (1, 5, 20):
-            nodes = {
-                "new": InProcessIntentNode(reference_path=False, params={"max_tracks": 64}),
-                "old": InProcessIntentNode(reference_path=True, params={"max_tracks": 64}),
-            }
-            stream = steady_stream(people, args.stage_ticks + 40)  # poses and ticks at 30 Hz
-            times = {name: {s: [] for s in (*STAGES, "tick", "poses")} for name in nodes}
-            for k, (t, msg) in enumerate(stream):
-                order = list(nodes.items()) if k % 2 else list(nodes.items())[::-1]
-                for name, node in order:  # alternate who goes first (fair under load)
-                    t0 = time.perf_counter()
-                    node.poses(msg)
-                    t1 = time.perf_counter()
-                    node.tick(t + 0.002)
-                    t2 = time.perf_counter()
-                    if k >= 40:  # windows full (0.9 s) and caches warm
-                        rec = times[name]
-                        rec["poses"].append((t1 - t0) * 1000)
-                        rec["tick"].append((t2 - t1) * 1000)
-                        for stage in STAGES:
-                            rec[stage].append(node.node.stage_ms[stage])
-            for node in nodes.values():
-                node.close()
-            print(
-                f"  {people:2d} people, median ms of {args.stage_ticks} ticks (old / new = ratio):"
-            )
-            for stage in (*STAGES, "tick", "poses"):
-                old = statistics.median(times["old"][stage])
-                new = statistics.median(times["new"][stage])
-                label = {"tick": "whole tick (on_tick)", "poses": "on_poses (not in tick)"}.get(
-                    stage, stage
-                )
-                print(f"    {label:24s} {old:6.2f} / {new:6.2f} = {old / max(new, 1e-9):5.1f}x")
+            engine = IntentEngine(predictor, OnlineConfig(max_tracks=64))
+            stages = (*ENGINE_STAGES, "messages", "tick", "add_pose")
+            times = {stage: [] for stage in stages}
+            for k in range(args.stage_ticks + 40):
+                t = 1000.0 + k / 30.0
+                t0 = time.perf_counter()
+                for p in range(people):
+                    kp = body(20 + 30 * p)
+                    kp[:17, :2] += rng.normal(0, 4, (17, 2))
+                    engine.add_pose(str(p), t, kp, 640.0, 480.0, 2)
+                t1 = time.perf_counter()
+                result = engine.tick(t + 0.002)
+                t2 = time.perf_counter()
+                builder.array(result, None)
+                t3 = time.perf_counter()
+                if k >= 40:  # windows full (0.9 s) and caches warm
+                    times["add_pose"].append((t1 - t0) * 1000)
+                    times["messages"].append((t3 - t2) * 1000)
+                    times["tick"].append((t3 - t1) * 1000)
+                    for stage in ENGINE_STAGES:
+                        times[stage].append(result.stage_ms[stage])
+            print(f"  {people:2d} people, median ms of {args.stage_ticks} ticks:")
+            for stage in stages:
+                label = {
+                    "tick": "tick (engine + messages)",
+                    "add_pose": "add_pose (all people)",
+                }.get(stage, stage)
+                print(f"    {label:26s} {statistics.median(times[stage]):6.3f}")
     finally:
         rclpy.shutdown()
 
@@ -354,7 +352,7 @@ def main() -> None:
         print("intent node (separate process, DDS):")
         bench_intent_node(args)
     if args.only in (None, "stages"):
-        print("intent node stages (in process, the new path vs the previous per-track path):")
+        print("intent engine stages + message building (in process, no DDS):")
         bench_intent_stages(args)
     if args.only in (None, "e2e"):
         print("end to end (pose node + intent node processes, default backend):")

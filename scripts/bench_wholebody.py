@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # footage helpers
+sys.path.insert(0, str(ROOT / "scripts" / "harness"))  # footage helpers
 WARMUP = 2  # first images load models and fill caches: not timed
 
 

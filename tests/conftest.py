@@ -19,9 +19,12 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
-# Helper modules of these tests (msg_samples, ros_echo_peer) import by plain name, any import mode.
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
+SHIPPED_MODEL = REPO_ROOT / "socialego_inference" / "models" / "socialego_student_synthetic.pt"
+# Helper modules of these tests (msg_samples, ros_echo_peer, oracles) and the harness shared with
+# the benchmarks (scripts/harness) import by plain name, any import mode.
+for helper_dir in (TESTS_DIR, REPO_ROOT / "scripts" / "harness"):
+    if str(helper_dir) not in sys.path:
+        sys.path.insert(0, str(helper_dir))
 
 from ros_domains import TEST_DOMAINS, claim_domain  # noqa: E402 - needs TESTS_DIR on sys.path
 
@@ -46,6 +49,16 @@ os.environ["ROS_DOMAIN_ID"] = str(_claim_ros_domain())
 def repo_root() -> Path:
     """The checkout's root folder."""
     return REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    """The shipped student on one torch thread (what the intent node's default gives)."""
+    import torch
+    from socialego_core.artifact import StudentPredictor
+
+    torch.set_num_threads(1)
+    return StudentPredictor(SHIPPED_MODEL, threads=1)
 
 
 @pytest.fixture(scope="session")

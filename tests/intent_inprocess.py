@@ -1,7 +1,7 @@
 """Drive IntentNode in this process (no executor, no DDS peer): poses go straight into
 ``on_poses``, ticks are called by hand at a clock the caller sets, and every published
-SocialIntentArray is kept. Used by tests/test_intent_fast_path.py (fast path == reference
-path) and scripts/bench_nodes.py (per-stage timings). rclpy must be initialised.
+SocialIntentArray is kept; ``ReferenceIntentNode`` does the same with the reference engine of
+tests/oracles. Used by tests/test_intent_fast_path.py. rclpy must be initialised.
 """
 
 from __future__ import annotations
@@ -19,16 +19,22 @@ W, H = 640, 480
 class InProcessIntentNode:
     """An activated IntentNode whose clock and publisher this object controls."""
 
-    def __init__(self, reference_path: bool, params: dict | None = None) -> None:
+    def __init__(self, params: dict | None = None, reference: bool = False) -> None:
         from rclpy.parameter import Parameter
         from socialego_inference.intent_node import IntentNode
 
         overrides = [Parameter("autostart", value=False), Parameter("model_path", value=str(MODEL))]
         overrides += [Parameter(k, value=v) for k, v in (params or {}).items()]
-        self.node = IntentNode(reference_path=reference_path, parameter_overrides=overrides)
+        self.node = IntentNode(parameter_overrides=overrides)
         self.now = 0.0
         self.node.now_s = lambda: self.now  # the tick's clock, set by the caller
         self.node.trigger_configure()
+        if reference:  # the same node around the per-track reference engine (tests/oracles)
+            from oracles.reference_engine import ReferenceIntentEngine
+            from socialego_inference.intent_node import engine_configs
+
+            cfg = self.node.cfg
+            self.node.engine = ReferenceIntentEngine(self.node.predictor, *engine_configs(cfg))
         self.node.trigger_activate()
         if not self.node.active:
             raise RuntimeError("intent node did not activate (see its log)")

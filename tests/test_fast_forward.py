@@ -3,30 +3,18 @@ probabilities of the plain model forward (StudentPredictor.predict) within 1e-5.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from socialego_core.artifact import StudentPredictor
 from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
+from socialego_core.labels import TASKS
 from socialego_core.student import SocialEgoMobile
 
-MODEL = (
-    Path(__file__).resolve().parents[1]
-    / "socialego_inference/models/socialego_student_synthetic.pt"
-)
 TOLERANCE = 1e-5
 
 
-@pytest.fixture(scope="module")
-def predictor():
-    torch.set_num_threads(1)
-    return StudentPredictor(MODEL, threads=1)
-
-
 def assert_close(fast: dict, reference: dict) -> None:
-    for task in ("intent", "attitude", "action"):
+    for task in TASKS:
         assert fast[task].shape == reference[task].shape
         worst = float(np.abs(fast[task] - reference[task]).max())
         assert worst <= TOLERANCE, f"{task} differs by {worst}"
@@ -85,10 +73,7 @@ def test_other_model_shapes_and_batch_sizes(seed):
         x = rng.uniform(-0.5, 0.5, (batch_size, length, 17, 3)).astype(np.float32)
         with torch.inference_mode():
             out = model(torch.from_numpy(x))
-        reference = {
-            task: torch.softmax(getattr(out, task), dim=1).numpy()
-            for task in ("intent", "attitude", "action")
-        }
+        reference = {task: torch.softmax(getattr(out, task), dim=1).numpy() for task in TASKS}
         assert_close(fast.predict(x), reference)
 
 

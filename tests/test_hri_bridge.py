@@ -3,7 +3,6 @@ place in the launch file and parameter defaults. The node over DDS: test_hri_bri
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -11,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from fake_launch import nodes_by_name, run_launch_file
 from socialego_core.layouts import COCO17_NAMES, get_layout
-from socialego_perception.paramspec import HRI_BRIDGE_PARAMS, NODE_PARAMS, validate_all
+from socialego_inference.params import HRI_BRIDGE_PARAMS, NODE_PARAMS
+from socialego_ros.params import validate_all
 
 from socialego_inference import hri_bridge_mapping as m
 
@@ -72,7 +73,7 @@ def test_every_hri_joint_but_neck_is_a_coco_joint_by_name():
 def test_skeleton_maps_by_name_and_normalises(layout):
     lay = get_layout(layout)
     kp = distinct_keypoints(lay.num_joints)
-    out = m.skeleton2d_points(kp[:, 0], kp[:, 1], kp[:, 2], lay.code, W, H)
+    out = m.skeleton2d_points(kp, lay.code, W, H)
     assert out.shape == (18, 3) and out.dtype == np.float32
     for hri_name, ours in m.SKELETON2D_SOURCE.items():
         j = lay.index(ours)
@@ -103,7 +104,7 @@ def test_unseen_nan_and_outside_joints():
     kp[9, 0] = -50.0  # left wrist left of the image -> clipped
     kp[10, 1] = 2 * H  # right wrist below the image -> clipped
     kp[6, 2] = 0.0  # right shoulder unseen -> no neck
-    out = m.skeleton2d_points(kp[:, 0], kp[:, 1], kp[:, 2], 1, W, H)
+    out = m.skeleton2d_points(kp, 1, W, H)
     idx = m.SKELETON2D_INDEX
     for name in ("NOSE", "LEFT_EYE", "RIGHT_EYE", "NECK", "RIGHT_SHOULDER"):
         assert out[idx[name]].tolist() == [0.0, 0.0, 0.0], name
@@ -115,9 +116,9 @@ def test_unseen_nan_and_outside_joints():
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        ((np.zeros(16), np.zeros(17), np.zeros(17), 1, W, H), "17 joints"),
-        ((np.zeros(17), np.zeros(17), np.zeros(17), 9, W, H), "layout"),
-        ((np.zeros(17), np.zeros(17), np.zeros(17), 1, 0, H), "image size"),
+        ((np.zeros((16, 3)), 1, W, H), "17 joints"),
+        ((np.zeros((17, 3)), 9, W, H), "layout"),
+        ((np.zeros((17, 3)), 1, 0, H), "image size"),
     ],
 )
 def test_bad_poses_are_named(args, problem):
@@ -229,26 +230,13 @@ def test_fixture_messages_carry_the_constants_the_bridge_expects():
 
 
 # -- launch and parameters ------------------------------------------------------------------------
-def test_robot_launch_starts_the_bridge_only_when_asked():
-    tree = ast.parse((ROOT / "launch" / "launch" / "robot.launch.py").read_text())
-    defaults = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS":
-            defaults = {e.elts[0].value: e.elts[1].value for e in node.value.elts}
-    assert defaults["enable_hri_bridge"] == "false"
-    calls = [
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "LifecycleNode"
-    ]
-    bridge = [
-        c
-        for c in calls
-        if any(k.arg == "executable" and k.value.value == "hri_bridge" for k in c.keywords)
-    ]
-    assert len(bridge) == 1
-    condition = next(k.value for k in bridge[0].keywords if k.arg == "condition")
-    assert ast.unparse(condition) == "IfCondition(LaunchConfiguration('enable_hri_bridge'))"
+def test_robot_launch_starts_the_bridge_only_when_asked(monkeypatch):
+    robot = ROOT / "launch" / "launch" / "robot.launch.py"
+    actions, context = run_launch_file(robot, {}, monkeypatch)
+    assert context.declared["enable_hri_bridge"] == "false"
+    assert "hri_bridge" not in nodes_by_name(actions)
+    actions, _ = run_launch_file(robot, {"enable_hri_bridge": "true"}, monkeypatch)
+    assert nodes_by_name(actions)["hri_bridge"].kwargs["executable"] == "hri_bridge"
 
 
 def test_yaml_defaults_of_the_bridge_are_valid():

@@ -154,7 +154,7 @@ def keypoints(n: int) -> np.ndarray:
 
 
 def pose_msg(track_id: str, person_id: str, layout: int, n: int, stamp, kp=None):
-    from socialego_perception.node_common import floats
+    from socialego_ros.node import floats
 
     from socialego_msgs.msg import WholeBodyPose
 
@@ -294,7 +294,7 @@ def test_bridge_publishes_rep155_topics(hri_prefix, monkeypatch):
             ls, rs = lay.index("left_shoulder"), lay.index("right_shoulder")
             neck = ((kp[ls, 0] + kp[rs, 0]) / 2 / W, (kp[ls, 1] + kp[rs, 1]) / 2 / H, kp[ls, 2])
             np.testing.assert_allclose(points[1], neck, rtol=1e-5)  # NECK: shoulders' midpoint
-        assert "bad_pose" in bridge.log() and bridge.alive()
+        assert "needs 133 keypoints, got x=17" in bridge.log() and bridge.alive()
 
         # engagement: stale intents until both per-person topics deliver (UNKNOWN)
         deadline = time.monotonic() + 30

@@ -1,6 +1,7 @@
-"""The intent node's fast path (vectorised windows, cached-frame forward, array hysteresis,
-bytes-filled messages) publishes what the previous per-track path publishes, tick by tick, on
-random input with churn. Both run in this process on the same input and the same clock."""
+"""The intent node around its engine (vectorised windows, cached-frame forward, array
+hysteresis) publishes what the same node around the per-track reference engine of tests/oracles
+publishes (deque buffers, scalar hysteresis, the plain model forward), tick by tick, on random
+input with churn. Both run in this process on the same input and the same clock."""
 
 from __future__ import annotations
 
@@ -75,10 +76,10 @@ def assert_same_array(fast, ref, where: str) -> None:
 )
 def test_fast_path_publishes_what_the_reference_path_publishes(rclpy_context, seed, params):
     params = {"max_track_gap_s": 1.0, "stale_after_s": 0.5, **params}
-    fast = InProcessIntentNode(reference_path=False, params=params)
-    ref = InProcessIntentNode(reference_path=True, params=params)
+    fast = InProcessIntentNode(params)
+    ref = InProcessIntentNode(params, reference=True)
     try:
-        assert fast.node.forward is not None, "the cached forward pass is not in use"
+        assert fast.node.engine.forward is not None, "the cached forward pass is not in use"
         ticks = with_intents = decided = 0
         for step, (tick_time, msg) in enumerate(churn_stream(seed)):
             if msg is not None:
@@ -97,7 +98,7 @@ def test_fast_path_publishes_what_the_reference_path_publishes(rclpy_context, se
             decided += sum(i.intent != 0 for i in out.intents)
         # the stream must exercise what the comparison claims to cover
         assert ticks > 100 and with_intents > 50 and decided > 20, (ticks, with_intents, decided)
-        assert fast.node.forward.frames_computed > 0
+        assert fast.node.engine.forward.frames_computed > 0
     finally:
         fast.close()
         ref.close()

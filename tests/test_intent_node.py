@@ -464,3 +464,43 @@ def test_sim_time_drives_staleness_and_a_bag_loop_resets():
     finally:
         client.close()
         node.stop()
+
+
+def set_parameter(ros, name: str, value):
+    """``ros2 param set`` over the node's parameter service; the SetParametersResult."""
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    params = AsyncParameterClient(ros["client"].node, "/intent_node")
+    assert params.wait_for_services(timeout_sec=10), "no parameter services"
+    future = params.set_parameters([Parameter(name, value=value)])
+    assert ros["client"].spin_until(future.done, 10)
+    return future.result().results[0]
+
+
+def heartbeat_rate(ros, seconds: float) -> float:
+    start = len(ros["intents"])
+    ros["client"].spin_for(seconds)
+    return (len(ros["intents"]) - start) / seconds
+
+
+def test_live_parameters_apply_at_once_and_the_others_are_refused_with_a_reason(ros):
+    assert ros["client"].spin_until(lambda: len(ros["intents"]) >= 3, 20), ros["node"].log()
+    before = heartbeat_rate(ros, 2.0)
+    result = set_parameter(ros, "inference_rate_hz", 2.0)
+    assert result.successful, result.reason
+    ros["client"].spin_for(0.6)
+    after = heartbeat_rate(ros, 3.0)
+    assert set_parameter(ros, "inference_rate_hz", PARAMS["inference_rate_hz"]).successful
+    assert before > 12 and after < 4, (before, after)  # 20 Hz -> 2 Hz, no reconfigure
+    assert "applied inference_rate_hz=2.0" in ros["node"].log()
+
+    refused = set_parameter(ros, "model_path", "/elsewhere/model.pt")
+    assert not refused.successful
+    assert "read at configure" in refused.reason and "cleanup" in refused.reason
+    assert "model_path" in refused.reason
+    bad_order = set_parameter(ros, "hysteresis_exit", 0.5)  # above hysteresis_enter (0.0)
+    assert not bad_order.successful and "exit" in bad_order.reason
+    out_of_range = set_parameter(ros, "hysteresis_alpha", 7.0)
+    assert not out_of_range.successful
+    assert ros["node"].alive()

@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from rosnode_harness import require_ros
+from socialego_core.bags.io import read_messages, stamp_to_ns
 from socialego_core.labels import JPL_SOCIAL
-from socialego_training.bags import read_messages, split_to_bag
-from socialego_training.bags.io import stamp_to_ns
+from socialego_training.bags import split_to_bag
 from socialego_training.data import load_split
 
 INTENTS = "/socialego/intents"

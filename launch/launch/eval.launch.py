@@ -5,49 +5,52 @@
 The bag is played with --clock; every node runs with use_sim_time, so header stamps and
 latencies are in bag time. If the bag already holds /socialego/poses (e.g. written by
 `socialego bags`), set run_pose:=false to evaluate the intent node alone on recorded poses.
-Needs the ros2 CLI (ros2 bag) of a full ROS 2 install.
+Parameters come from ``params_file`` (default: the installed config/socialego.yaml); the
+replay's own settings (sim time, reliable image QoS) are applied on top, and ``model_path``
+only when given. Needs the ros2 CLI (ros2 bag) of a full ROS 2 install.
 """
 
-from launch.actions import DeclareLaunchArgument, ExecuteProcess
-from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
-from launch_ros.parameter_descriptions import ParameterValue
-from launch_ros.substitutions import FindPackageShare
+from launch.actions import ExecuteProcess
+from socialego_bringup import launch_args
+from socialego_bringup.launch_actions import argument_values, launch_description, lifecycle_node
+from socialego_core import topics
 
-from launch import LaunchDescription
-
-ARGUMENTS = (
-    ("bag", "", "bag folder or file to replay"),
-    ("output", "socialego_eval_out", "folder for the recorded outputs (MCAP)"),
-    ("rate", "1.0", "playback rate"),
-    ("image_topic", "/camera/image_raw", "image topic inside the bag"),
-    ("run_pose", "true", "run the pose node (false: the bag holds /socialego/poses)"),
-    ("enable_gaze", "false", "start the gaze node too"),
-    ("model_path", "", "student artifact .pt; empty = the installed synthetic student"),
-    ("log_level", "info", "log level of every node"),
+ARGUMENTS = launch_args.argument_declarations(
+    (
+        ("bag", "", "bag folder or file to replay"),
+        ("output", "socialego_eval_out", "folder for the recorded outputs (MCAP)"),
+        ("rate", "1.0", "playback rate"),
+        ("run_pose", "true", "run the pose node (false: the bag holds /socialego/poses)"),
+        *launch_args.COMMON_ARGUMENTS,
+    ),
+    launch_args.EVAL_ARGUMENTS,
+)
+RECORDED = (
+    topics.POSES,
+    topics.GAZE,
+    topics.INTENTS,
+    topics.MODEL_INFO,
+    topics.GROUND_TRUTH,
+    topics.GROUND_TRUTH_POSES,
+    topics.DIAGNOSTICS,
+)
+SIM = {"use_sim_time": True, "autostart": True}
+# (package, executable = node name, the argument that enables it, the replay's own settings:
+# a bag replays every image under sim time, so take them reliably and process all of them)
+NODES = (
+    (
+        "socialego_perception",
+        "pose_node",
+        "run_pose",
+        {**SIM, "image_reliability": "reliable", "image_qos_depth": 30},
+    ),
+    ("socialego_perception", "gaze_node", "enable_gaze", SIM),
+    ("socialego_inference", "intent_node", None, SIM),
 )
 
 
-def generate_launch_description():
-    declared = [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGUMENTS]
-    params = PathJoinSubstitution(
-        [FindPackageShare("socialego_bringup"), "config", "socialego.yaml"]
-    )
-    ros_args = ["--ros-args", "--log-level", LaunchConfiguration("log_level")]
-    sim = {"use_sim_time": True, "autostart": True}
-    play = ExecuteProcess(
-        cmd=[
-            "ros2",
-            "bag",
-            "play",
-            LaunchConfiguration("bag"),
-            "--clock",
-            "--rate",
-            LaunchConfiguration("rate"),
-        ],
-        output="screen",
-    )
+def launch_setup(context):
+    values = argument_values(context, ARGUMENTS)
     record = ExecuteProcess(
         cmd=[
             "ros2",
@@ -57,50 +60,28 @@ def generate_launch_description():
             "-s",
             "mcap",
             "-o",
-            LaunchConfiguration("output"),
-            "/socialego/poses",
-            "/socialego/gaze",
-            "/socialego/intents",
-            "/socialego/model_info",
-            "/socialego/ground_truth",
-            "/socialego/ground_truth_poses",
-            "/diagnostics",
+            values["output"],
+            *(topics.absolute(t) for t in RECORDED),
         ],
         output="screen",
     )
-    pose_node = LifecycleNode(
-        package="socialego_perception",
-        executable="pose_node",
-        name="pose_node",
-        namespace="",
+    nodes = [
+        lifecycle_node(
+            package,
+            name,
+            values,
+            {**replay, **launch_args.given_overrides(name, values, launch_args.EVAL_ARGUMENTS)},
+            remappings=[("image", values["image_topic"])] if name == "pose_node" else (),
+        )
+        for package, name, switch, replay in NODES
+        if switch is None or launch_args.is_true(values[switch])
+    ]
+    play = ExecuteProcess(
+        cmd=["ros2", "bag", "play", values["bag"], "--clock", "--rate", values["rate"]],
         output="screen",
-        arguments=ros_args,
-        # a bag replays every image: take them reliably and process all of them
-        parameters=[params, sim, {"image_reliability": "reliable", "image_qos_depth": 30}],
-        remappings=[("image", LaunchConfiguration("image_topic"))],
-        condition=IfCondition(LaunchConfiguration("run_pose")),
     )
-    gaze_node = LifecycleNode(
-        package="socialego_perception",
-        executable="gaze_node",
-        name="gaze_node",
-        namespace="",
-        output="screen",
-        arguments=ros_args,
-        parameters=[params, sim],
-        condition=IfCondition(LaunchConfiguration("enable_gaze")),
-    )
-    intent_node = LifecycleNode(
-        package="socialego_inference",
-        executable="intent_node",
-        name="intent_node",
-        namespace="",
-        output="screen",
-        arguments=ros_args,
-        parameters=[
-            params,
-            sim,
-            {"model_path": ParameterValue(LaunchConfiguration("model_path"), value_type=str)},
-        ],
-    )
-    return LaunchDescription([*declared, record, pose_node, gaze_node, intent_node, play])
+    return [record, *nodes, play]
+
+
+def generate_launch_description():
+    return launch_description(ARGUMENTS, launch_setup)

@@ -26,34 +26,35 @@ from typing import Any
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from rclpy.utilities import remove_ros_args
 from rosgraph_msgs.msg import Clock
+from socialego_core import topics
+from socialego_core.bags.io import BagWriter
+from socialego_core.labels import TASKS
+from socialego_core.topics import IMAGE_TYPES
+from socialego_ros.qos import LATCHED
 
 from socialego_inference.pipeline import NodeError
 
-INTENTS = "/socialego/intents"
-POSES = "/socialego/poses"
-MODEL_INFO = "/socialego/model_info"
-GROUND_TRUTH_TOPICS = ("/socialego/ground_truth", "/socialego/ground_truth_poses")
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+INTENTS = topics.absolute(topics.INTENTS)
+POSES = topics.absolute(topics.POSES)
+MODEL_INFO = topics.absolute(topics.MODEL_INFO)
+GROUND_TRUTH_TOPICS = (
+    topics.absolute(topics.GROUND_TRUTH),
+    topics.absolute(topics.GROUND_TRUTH_POSES),
+)
 KNOWN_TYPES = {
     INTENTS: "socialego_msgs/msg/SocialIntentArray",
     POSES: "socialego_msgs/msg/WholeBodyPoseArray",
     MODEL_INFO: "socialego_msgs/msg/ModelInfo",
-    "/diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
+    topics.DIAGNOSTICS: "diagnostic_msgs/msg/DiagnosticArray",
 }
 NS = 1_000_000_000
 
 RELIABLE = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE
-)
-LATCHED = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 
 
@@ -94,8 +95,6 @@ class BagReplay:
         lockstep: bool = False,
         lockstep_timeout_s: float = 5.0,
     ) -> None:
-        from socialego_training.bags.io import BagWriter
-
         if rate <= 0:
             raise ReplayError(f"--rate must be positive, got {rate}")
         from rosbags.rosbag2 import Reader
@@ -422,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         print(f"outputs: {args.out}")
     if args.score is not None:
-        from socialego_training.bags import score_bag, write_report
+        # scoring pulls scikit-learn and matplotlib: only when asked (start-up time)
+        from socialego_core.bags.report import write_report
+        from socialego_core.bags.scoring import score_bag
 
         evaluation = score_bag(args.out)
         report = write_report(
@@ -434,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(
                 f"{task} accuracy {100 * final[task].get('accuracy', 0):.1f}% "
                 f"wF1 {100 * final[task].get('weighted_f1', 0):.1f}%"
-                for task in ("intent", "attitude", "action")
+                for task in TASKS
             )
         )
         print(f"report: {report}")

@@ -10,16 +10,14 @@ and ``socialego/behaviour/alert``.
 from __future__ import annotations
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from socialego_perception.node_common import (
-    LATCHED,
-    RELIABLE_OUT,
-    SocialEgoLifecycleNode,
-    run_lifecycle_node,
-    stamp_seconds,
-)
-from socialego_perception.paramspec import BEHAVIOUR_PARAMS
+from socialego_core import topics
+from socialego_ros.main import run_lifecycle_node
+from socialego_ros.node import SocialEgoLifecycleNode
+from socialego_ros.qos import LATCHED, RELIABLE_OUT
+from socialego_ros.stamps import stamp_seconds
 from std_msgs.msg import String
 
+from socialego_inference.params import BEHAVIOUR_PARAMS
 from socialego_msgs.msg import ModelInfo, SocialIntentArray
 
 
@@ -41,21 +39,25 @@ class BehaviourNode(SocialEgoLifecycleNode):
         if cfg is None:
             return TransitionCallbackReturn.FAILURE
         self.cfg = cfg
-        self.alert_actions = {a.strip() for a in cfg["alert_actions"].split(",") if a.strip()}
         self.greet_pub = self.create_lifecycle_publisher(
-            String, "socialego/behaviour/greet", RELIABLE_OUT
+            String, topics.BEHAVIOUR_GREET, RELIABLE_OUT
         )
         self.alert_pub = self.create_lifecycle_publisher(
-            String, "socialego/behaviour/alert", RELIABLE_OUT
+            String, topics.BEHAVIOUR_ALERT, RELIABLE_OUT
         )
         return TransitionCallbackReturn.SUCCESS
+
+    @property
+    def alert_actions(self) -> set[str]:
+        # Read from cfg on every use so a live ``ros2 param set alert_actions`` takes effect.
+        return {a.strip() for a in self.cfg.get("alert_actions", "").split(",") if a.strip()}
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)
         self.inputs += [
-            self.create_subscription(ModelInfo, "socialego/model_info", self.on_info, LATCHED),
+            self.create_subscription(ModelInfo, topics.MODEL_INFO, self.on_info, LATCHED),
             self.create_subscription(
-                SocialIntentArray, "socialego/intents", self.on_intents, RELIABLE_OUT
+                SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
             ),
         ]
         self.start_diagnostics(self.cfg["diagnostics_period_s"])

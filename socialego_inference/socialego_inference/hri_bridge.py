@@ -23,14 +23,11 @@ import os
 import time
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from socialego_perception.node_common import (
-    LATCHED,
-    RELIABLE_OUT,
-    SocialEgoLifecycleNode,
-    qos_profile,
-    run_lifecycle_node,
-)
-from socialego_perception.paramspec import HRI_BRIDGE_PARAMS
+from socialego_core import topics
+from socialego_ros.main import run_lifecycle_node
+from socialego_ros.node import SocialEgoLifecycleNode
+from socialego_ros.pose_reader import pose_keypoints
+from socialego_ros.qos import LATCHED, RELIABLE_OUT, qos_profile
 from std_msgs.msg import Bool, String
 
 from socialego_inference.hri_bridge_mapping import (
@@ -46,6 +43,7 @@ from socialego_inference.hri_bridge_mapping import (
     person_ref,
     skeleton2d_points,
 )
+from socialego_inference.params import HRI_BRIDGE_PARAMS
 from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
 
 
@@ -137,12 +135,12 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         self.inputs += [
             self.create_subscription(
                 WholeBodyPoseArray,
-                "socialego/poses",
+                topics.POSES,
                 self.on_poses,
                 qos_profile(self.cfg["poses_reliability"], 10),
             ),
             self.create_subscription(
-                SocialIntentArray, "socialego/intents", self.on_intents, RELIABLE_OUT
+                SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
             ),
         ]
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
@@ -214,16 +212,13 @@ class HriBridgeNode(SocialEgoLifecycleNode):
             try:
                 body = body_id(pose.track_id, cfg["body_id_prefix"])
                 if cfg["publish_skeletons"]:
+                    keypoints, layout = pose_keypoints(pose)
                     points = skeleton2d_points(
-                        pose.x,
-                        pose.y,
-                        pose.score,
-                        pose.layout,
-                        pose.image_width,
-                        pose.image_height,
+                        keypoints, layout.code, pose.image_width, pose.image_height
                     )
             except ValueError as exc:
-                self.warn_throttled("bad_pose", f"pose of track {pose.track_id!r} skipped: {exc}")
+                kind = getattr(exc, "kind", "bad_pose")
+                self.warn_throttled(kind, f"pose of track {pose.track_id!r} skipped: {exc}")
                 continue
             if body in bodies:
                 self.warn_throttled("duplicate_track", f"track {pose.track_id!r} twice in a frame")

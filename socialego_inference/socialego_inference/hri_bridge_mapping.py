@@ -172,14 +172,13 @@ _LAYOUT_MAPS: dict[int, _LayoutMap] = {}
 
 
 def skeleton2d_points(
-    x: Iterable[float],
-    y: Iterable[float],
-    score: Iterable[float],
+    keypoints: np.ndarray,
     layout_code: int,
     image_width: int,
     image_height: int,
 ) -> np.ndarray:
-    """(18, 3) float32 rows (x, y, c) in Skeleton2D index order, coordinates normalised to [0, 1].
+    """(18, 3) float32 rows (x, y, c) in Skeleton2D index order from (N, 3) pixel keypoints
+    (x, y, score) in our layout ``layout_code``, coordinates normalised to [0, 1].
 
     Pixels are divided by the image size (origin top-left, as hri uses) and clipped to [0, 1];
     c is the keypoint score (NaN -> 0). A joint with c = 0 (not seen, or non-finite coordinates)
@@ -191,15 +190,13 @@ def skeleton2d_points(
     mapping = _LAYOUT_MAPS.get(int(layout_code))
     if mapping is None:
         mapping = _LAYOUT_MAPS.setdefault(int(layout_code), _LayoutMap(layout_code))
-    xs = np.asarray(x, dtype=np.float32)
-    ys = np.asarray(y, dtype=np.float32)
-    cs = np.asarray(score, dtype=np.float32)
-    if not (xs.shape == ys.shape == cs.shape == (mapping.num_joints,)):
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if kp.shape != (mapping.num_joints, 3):
         raise ValueError(
-            f"layout {layout_code} has {mapping.num_joints} joints but x/y/score have "
-            f"{xs.size}/{ys.size}/{cs.size} values"
+            f"layout {layout_code} has {mapping.num_joints} joints but the keypoints have "
+            f"shape {kp.shape}"
         )
-    px = np.stack([xs / float(image_width), ys / float(image_height), cs], axis=1)
+    px = kp / np.array([float(image_width), float(image_height), 1.0], dtype=np.float32)
     seen = np.isfinite(px).all(axis=1) & (px[:, 2] > 0)
     px[~seen] = 0.0
     px[:, :2] = np.clip(px[:, :2], 0.0, 1.0)

@@ -11,18 +11,12 @@ import sys
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.utilities import remove_ros_args
+from socialego_core import topics
+from socialego_ros.qos import LATCHED
 
 from socialego_inference.intent_table import IntentTable, table_console
 from socialego_msgs.msg import ModelInfo, SocialIntentArray
-
-LATCHED = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init(args=argv)
     node = rclpy.create_node("socialego_intent_monitor")
     table = IntentTable()
-    node.create_subscription(SocialIntentArray, "/socialego/intents", table.update, 10)
-    node.create_subscription(ModelInfo, "/socialego/model_info", table.set_model_info, LATCHED)
+    node.create_subscription(SocialIntentArray, topics.absolute(topics.INTENTS), table.update, 10)
+    node.create_subscription(
+        ModelInfo, topics.absolute(topics.MODEL_INFO), table.set_model_info, LATCHED
+    )
     code = 0
     try:
         with Live(table.render(), console=table_console(), refresh_per_second=4) as live:

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+from socialego_core.bags.io import bag_topics
+from socialego_core.topics import IMAGE_TYPES
 
 
 class NodeError(RuntimeError):
@@ -50,8 +51,6 @@ def default_params_file() -> str:
 
 def nodes_for_bag(bag: str | Path) -> list[str]:
     """``["pose", "intent"]`` for a bag with camera images, ``["intent"]`` for a pose bag."""
-    from socialego_training.bags.io import bag_topics
-
     types = {msgtype for msgtype, _ in bag_topics(bag).values()}
     return ["pose", "intent"] if types & set(IMAGE_TYPES) else ["intent"]
 

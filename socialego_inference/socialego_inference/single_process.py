@@ -18,6 +18,7 @@ runner exits at once with the bridge's message (what to install) instead of star
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 import rclpy
@@ -26,7 +27,7 @@ from rclpy.executors import (
     MultiThreadedExecutor,
     SingleThreadedExecutor,
 )
-from socialego_perception.node_common import autostart
+from socialego_ros.main import autostart
 
 
 def missing_hri_msgs() -> str | None:
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # shutting down: a further SIGINT (launch forwards one) must not interrupt the cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         executor.shutdown()
         for node in nodes:
             node.destroy_node()

@@ -16,42 +16,27 @@ import time
 
 import numpy as np
 from rclpy.lifecycle import State, TransitionCallbackReturn
+from socialego_core import topics
 from socialego_core.layouts import LAYOUTS_BY_CODE
+from socialego_ros.main import run_lifecycle_node
+from socialego_ros.node import SocialEgoLifecycleNode
+from socialego_ros.pose_reader import PoseError, pose_keypoints
+from socialego_ros.qos import RELIABLE_OUT
 
 from socialego_msgs.msg import GazeFeatures, GazeFeaturesArray, WholeBodyPoseArray
 from socialego_perception.backends.base import OUTPUT_LAYOUT, name_index_map, to_output_layout
 from socialego_perception.gaze_features import estimate_gaze, quaternion_from_yaw_pitch
-from socialego_perception.node_common import (
-    RELIABLE_OUT,
-    SocialEgoLifecycleNode,
-    run_lifecycle_node,
-)
-from socialego_perception.paramspec import GAZE_PARAMS
+from socialego_perception.params import GAZE_PARAMS
 
 _MAPS = {code: name_index_map(layout.joint_names) for code, layout in LAYOUTS_BY_CODE.items()}
 
 
-def pose_keypoints(pose) -> np.ndarray:
-    """WholeBodyPose -> (133, 3) in OUTPUT_LAYOUT; ValueError names a malformed message."""
-    if pose.layout not in LAYOUTS_BY_CODE:
-        raise ValueError(f"unknown layout code {pose.layout}")
-    n = LAYOUTS_BY_CODE[pose.layout].num_joints
-    if not (len(pose.x) == len(pose.y) == len(pose.score) == n):
-        raise ValueError(
-            f"layout {LAYOUTS_BY_CODE[pose.layout].name} needs {n} keypoints, got "
-            f"x={len(pose.x)} y={len(pose.y)} score={len(pose.score)}"
-        )
-    pts = np.stack(
-        [
-            np.asarray(pose.x, dtype=np.float32),
-            np.asarray(pose.y, dtype=np.float32),
-            np.asarray(pose.score, dtype=np.float32),
-        ],
-        axis=1,
-    )
-    if pose.layout == OUTPUT_LAYOUT.code:
+def output_keypoints(pose) -> np.ndarray:
+    """WholeBodyPose -> (133, 3) in OUTPUT_LAYOUT; PoseError names a malformed message."""
+    pts, layout = pose_keypoints(pose)
+    if layout.code == OUTPUT_LAYOUT.code:
         return pts
-    return to_output_layout(pts, _MAPS[pose.layout])
+    return to_output_layout(pts, _MAPS[layout.code])
 
 
 class GazeNode(SocialEgoLifecycleNode):
@@ -68,16 +53,12 @@ class GazeNode(SocialEgoLifecycleNode):
         if cfg is None:
             return TransitionCallbackReturn.FAILURE
         self.cfg = cfg
-        self.pub = self.create_lifecycle_publisher(
-            GazeFeaturesArray, "socialego/gaze", RELIABLE_OUT
-        )
+        self.pub = self.create_lifecycle_publisher(GazeFeaturesArray, topics.GAZE, RELIABLE_OUT)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         self.inputs.append(
-            self.create_subscription(
-                WholeBodyPoseArray, "socialego/poses", self.on_poses, RELIABLE_OUT
-            )
+            self.create_subscription(WholeBodyPoseArray, topics.POSES, self.on_poses, RELIABLE_OUT)
         )
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
@@ -97,9 +78,9 @@ class GazeNode(SocialEgoLifecycleNode):
         out.header = msg.header
         for pose in msg.poses:
             try:
-                kp = pose_keypoints(pose)
-            except ValueError as exc:
-                self.warn_throttled("bad_pose", f"pose of track '{pose.track_id}' skipped: {exc}")
+                kp = output_keypoints(pose)
+            except PoseError as exc:
+                self.warn_throttled(exc.kind, f"pose of track '{pose.track_id}' skipped: {exc}")
                 continue
             est = estimate_gaze(
                 kp,

@@ -16,6 +16,11 @@ import time
 import numpy as np
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
+from socialego_core import topics
+from socialego_ros.main import run_lifecycle_node
+from socialego_ros.node import SocialEgoLifecycleNode, floats
+from socialego_ros.qos import RELIABLE_OUT, qos_profile
+from socialego_ros.stamps import stamp_seconds
 
 from socialego_msgs.msg import WholeBodyPose, WholeBodyPoseArray
 from socialego_perception.backends import OUTPUT_LAYOUT, BackendError, create_backend
@@ -25,15 +30,7 @@ from socialego_perception.conversions import (
     compressed_to_rgb,
     image_to_rgb,
 )
-from socialego_perception.node_common import (
-    RELIABLE_OUT,
-    SocialEgoLifecycleNode,
-    floats,
-    qos_profile,
-    run_lifecycle_node,
-    stamp_seconds,
-)
-from socialego_perception.paramspec import POSE_PARAMS
+from socialego_perception.params import POSE_PARAMS
 from socialego_perception.tracking import CONFIRMED, PoseTracker, TrackerConfig
 
 
@@ -119,9 +116,7 @@ class PoseNode(SocialEgoLifecycleNode):
             provides += [part for part in ("face", "hands") if part not in provides]
         self.cfg = cfg
         self.tracker = PoseTracker(tracker_cfg)
-        self.pub = self.create_lifecycle_publisher(
-            WholeBodyPoseArray, "socialego/poses", RELIABLE_OUT
-        )
+        self.pub = self.create_lifecycle_publisher(WholeBodyPoseArray, topics.POSES, RELIABLE_OUT)
         self.get_logger().info(
             f"configured: backend {cfg['backend']} ({', '.join(provides)}), "
             f"device {device}, input {cfg['input_type']}"

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from socialego_core.labels import JPL_SOCIAL
-from socialego_training.bags import messages as m
-from socialego_training.bags.cli import main as bag_cli
-from socialego_training.bags.convert import DEFAULT_START_NS, split_to_bag, video_to_bag
-from socialego_training.bags.io import NS_PER_S, BagWriter, bag_topics, read_messages, stamp_to_ns
-from socialego_training.bags.report import write_report
-from socialego_training.bags.scoring import score_bag
-from socialego_training.bags.typestore import (
+from socialego_core.bags import messages as m
+from socialego_core.bags import typestore
+from socialego_core.bags.io import NS_PER_S, BagWriter, bag_topics, read_messages, stamp_to_ns
+from socialego_core.bags.report import write_report
+from socialego_core.bags.scoring import score_bag
+from socialego_core.bags.typestore import (
     GROUND_TRUTH_POSES_TOPIC,
     GROUND_TRUTH_TOPIC,
     GROUND_TRUTH_TYPE,
@@ -28,6 +29,9 @@ from socialego_training.bags.typestore import (
     POSES_TYPE,
     find_msg_dir,
 )
+from socialego_core.labels import JPL_SOCIAL
+from socialego_training.bags.cli import main as bag_cli
+from socialego_training.bags.convert import DEFAULT_START_NS, split_to_bag, video_to_bag
 
 FPS = 10.0
 FRAME_NS = NS_PER_S // 10
@@ -83,16 +87,26 @@ def make_tiny_split(root: Path, frames: bool = True) -> Path:
     return root
 
 
+def test_core_bags_do_not_import_the_training_package():
+    """The replay tool uses socialego_core.bags; it must not pull in the offline package."""
+    code = (
+        "import sys, pkgutil, importlib, socialego_core.bags as b; "
+        "[importlib.import_module(f'{b.__name__}.{m.name}') "
+        "for m in pkgutil.iter_modules(b.__path__)]; "
+        "print(sorted(m for m in sys.modules if m.startswith('socialego_training')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+
+
 def test_msg_dir_is_found_in_the_checkout():
     assert (find_msg_dir() / "SocialIntentArray.msg").is_file()
 
 
 def test_msg_dir_is_found_in_an_installed_workspace(tmp_path, monkeypatch):
     """Installed (pip, Docker): no checkout around the module; the ament prefix has the files."""
-    import shutil
-
-    from socialego_training.bags import typestore
-
     share = tmp_path / "prefix" / "share" / "socialego_msgs" / "msg"
     shutil.copytree(find_msg_dir(), share)
     monkeypatch.setattr(typestore, "__file__", str(tmp_path / "site" / "bags" / "typestore.py"))

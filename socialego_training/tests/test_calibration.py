@@ -186,8 +186,8 @@ def test_predictor_equals_offline_evaluation(calibrated_run, tmp_path: Path) -> 
 def test_cached_forward_probabilities_calibrate_like_the_predictor(
     calibrated_run, tmp_path: Path, method: str
 ) -> None:
-    """The runtime's cached forward returns softmax probabilities: calibrating them with
-    ``apply_probabilities`` gives the calibrated artifact's ``StudentPredictor.predict``."""
+    """The runtime's cached forward, given the artifact's calibration, returns what the
+    calibrated artifact's ``StudentPredictor.predict`` returns (one function applies it)."""
     root, best = calibrated_run
     path = tmp_path / f"{method}.pt"
     argv = ["calibrate", "--model", str(best), "--data-root", str(root), "--out", str(path)]
@@ -195,12 +195,15 @@ def test_cached_forward_probabilities_calibrate_like_the_predictor(
     predictor = StudentPredictor(path)
     test = PoseWindowDataset(load_split(root, "test", "jpl_social").tracks, WindowSpec())
     windows = test.windows.numpy()
-    fast = CachedStudentForward(predictor.model).predict(windows)
+    fast = CachedStudentForward(predictor.model, calibration=predictor.calibration)
+    plain = CachedStudentForward(predictor.model).predict(windows)
+    engine = fast.predict(windows)
     expected = predictor.predict(windows)
     for task in TASKS:
-        engine = predictor.calibration.apply_probabilities(task, fast[task])
-        assert np.allclose(engine, expected[task], atol=1e-5), task
-        assert not np.allclose(fast[task], expected[task], atol=1e-4), task  # it did change
+        assert np.allclose(engine[task], expected[task], atol=1e-5), task
+        assert not np.allclose(plain[task], expected[task], atol=1e-4), task  # it did change
+        from_softmax = predictor.calibration.apply_probabilities(task, plain[task])
+        assert np.allclose(from_softmax, expected[task], atol=1e-5), task
 
 
 @pytest.mark.parametrize("method", ["temperature", "vector", "isotonic"])

@@ -17,7 +17,8 @@ from socialego_training.distill import (
     logit_kd,
 )
 from socialego_training.modalities import ModalityArrays, ModalityConfig
-from socialego_training.teacher import SocialC3D, TeacherConfig
+from socialego_training.teacher_config import TeacherConfig
+from socialego_training.teacher_model import SocialC3D
 
 torch.set_num_threads(1)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from socialego_core.artifact import ArtifactError, StudentPredictor, load_artifact, save_artifact
-from socialego_core.labels import JPL_SOCIAL
+from socialego_core.labels import JPL_SOCIAL, TASKS
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
 from socialego_training.cli import main as cli_main
@@ -72,7 +72,7 @@ def test_evaluate_writes_metrics_and_confusion_pngs(trained_run, tmp_path: Path)
         assert 0.0 <= metrics[key] <= 1.0
     assert np.array(metrics["confusion"]["action"]).sum() == 20
     assert metrics["attitude_masked_n"] == 12  # 6 of 10 toy actions are interactions
-    for task in ("intent", "attitude", "action"):
+    for task in TASKS:
         png = out / f"confusion_{task}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| model / setting |" in (out / "metrics.md").read_text()
@@ -219,3 +219,43 @@ def test_committed_demo_artifact_loads() -> None:
     assert predictor.window_spec.length == 10 and predictor.labels.dataset == "jpl_social"
     out = predictor.predict(np.zeros((2, 10, 17, 3), np.float32))
     assert np.allclose(out["attitude"].sum(1), 1.0, atol=1e-5)
+
+
+def test_old_artifact_with_a_data_path_still_loads_and_exports_without_it(
+    trained_run, tmp_path: Path
+) -> None:
+    """Artifacts of older versions recorded training_data.root and config.data_root."""
+    root, run = trained_run
+    payload = load_artifact(run / "best.pt")
+    old_meta = {
+        k: v for k, v in payload["metadata"].items() if k not in ("version", "num_parameters")
+    }
+    old_root = "/data/old-machine/synth_old"
+    data = {k: v for k, v in old_meta["training_data"].items() if k != "content_sha256"}
+    old_meta["training_data"] = {**data, "root": old_root}
+    old_meta["training_data"].pop("name")
+    old_meta["training"] = {
+        **old_meta["training"],
+        "config": {**old_meta["training"]["config"], "data_root": old_root},
+    }
+    model = SocialEgoMobile(**old_meta["model_kwargs"])
+    model.load_state_dict(payload["state_dict"])
+    old = tmp_path / "old.pt"
+    save_artifact(old, model, old_meta)
+
+    assert load_artifact(old)["metadata"]["training_data"]["root"] == old_root
+    windows = PoseWindowDataset(load_split(root, "test").tracks).windows[:3].numpy()
+    assert StudentPredictor(old).predict(windows)["action"].shape == (3, 10)
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(old), "--data-root", str(root), "--out", str(out)]
+    assert cli_main(args + ["--device", "cpu"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["n"] == 20
+
+    new = tmp_path / "new.pt"
+    assert cli_main(["export", "--model", str(old), "--out", str(new)]) == 0
+    meta = load_artifact(new)["metadata"]
+    assert meta["training_data"]["name"] == "synth_old"
+    assert "root" not in meta["training_data"]
+    assert "data_root" not in meta["training"]["config"]
+    assert old_root not in json.dumps(meta)
+    assert meta["training_data"]["train"]["tracks"] == 60  # the rest is kept

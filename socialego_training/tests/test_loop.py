@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
+from socialego_core.labels import TASKS
 from socialego_training.loop import TrainingInterrupted, TrainingTask, fit, start_run
 from torch import nn
 
@@ -86,7 +87,7 @@ def test_fit_writes_the_run_folder_and_selects_the_best_epoch(tmp_path: Path) ->
     assert yaml.safe_load((run / "config.yaml").read_text())["epochs"] == 3
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert list(rows[0]) == ["epoch", "lr", "train_loss", "ok", "val_loss"] + [
-        f"val_{t}_acc" for t in ("intent", "attitude", "action", "mean")
+        f"val_{t}_acc" for t in (*TASKS, "mean")
     ]  # "n" of the metrics is not logged; no speed column unless asked
     assert json.loads((run / "log.json").read_text()) == state["history"]
     best_row = max(state["history"], key=lambda r: (r["val_mean_acc"], -r["val_loss"]))

@@ -6,7 +6,8 @@ import pytest
 import torch
 from socialego_core.artifact import load_artifact
 from socialego_training.cli import main
-from socialego_training.study import StudyConfig, run_study
+from socialego_training.study import run_study
+from socialego_training.study_config import StudyConfig
 from test_teacher_training import write_tiny_dataset
 
 torch.set_num_threads(1)

@@ -2,13 +2,8 @@
 
 import pytest
 import torch
-from socialego_training.teacher import (
-    POSE_STREAM_CHANNELS,
-    SocialC3D,
-    TeacherConfig,
-    count_parameters,
-    example_inputs,
-)
+from socialego_training.teacher_config import POSE_STREAM_CHANNELS, TeacherConfig
+from socialego_training.teacher_model import SocialC3D, count_parameters, example_inputs
 
 torch.set_num_threads(1)
 

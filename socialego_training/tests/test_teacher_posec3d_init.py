@@ -5,7 +5,8 @@ import re
 import pytest
 import torch
 from socialego_training.posec3d_init import CheckpointMismatch, init_teacher_from_posec3d
-from socialego_training.teacher import PosePathway, RGBPathway, SocialC3D, TeacherConfig
+from socialego_training.teacher_config import TeacherConfig
+from socialego_training.teacher_model import PosePathway, RGBPathway, SocialC3D
 
 torch.set_num_threads(1)
 CFG = TeacherConfig.small(length=4, crop_size=32, heatmap_size=8, rgb_base=4, pose_base=4)

@@ -11,11 +11,9 @@ from socialego_core.labels import (
     JPL_ACTION_LABELS,
     JPL_ACTION_PARENTS,
 )
-from socialego_training.teacher import (
-    TeacherTrainConfig,
-    load_teacher,
-    train_teacher,
-)
+from socialego_training.teacher_config import TeacherTrainConfig
+from socialego_training.teacher_io import load_teacher
+from socialego_training.teacher_train import train_teacher
 from socialego_training.train import TrainingInterrupted
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV missing: pip install 'socialego-training[teacher]'")
@@ -99,6 +97,10 @@ def test_teacher_trains_and_writes_a_loadable_artifact(tiny_root, tmp_path):
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     model, meta = load_teacher(result.best_path)
     assert meta["model"] == "SocialC3D" and meta["modality_config"]["crop_size"] == 32
+    # the dataset by name and content hash, never by its path on this machine
+    assert meta["training_data"]["name"] == tiny_root.name
+    assert len(meta["training_data"]["content_sha256"]) == 64
+    assert str(tiny_root.resolve()) not in json.dumps(meta)
     assert not model.training
     batch = result.data.val_modalities.batch(range(4))
     out = model(batch)

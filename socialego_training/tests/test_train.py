@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import torch
 import yaml
 from socialego_core.artifact import load_artifact
 from socialego_training.cli import main as cli_main
+from socialego_training.config import DATA_LOCATION_FIELDS
+from socialego_training.data import content_sha256
 from socialego_training.train import TrainConfig, TrainingInterrupted, train
 
 
@@ -115,6 +118,40 @@ def test_missing_validation_split_holds_out_part_of_train(tmp_path: Path) -> Non
     assert meta["train"]["tracks"] + meta["validation"]["tracks"] == 40
     assert meta["validation"]["tracks"] > 0
     assert "no validation split" in meta["validation_source"]
+
+
+def test_artifact_names_the_dataset_and_its_content_hash_never_its_path(
+    toy_root: Path, tmp_path: Path
+) -> None:
+    result = train(small_config(toy_root, tmp_path / "run", epochs=1), log=quiet)
+    meta = load_artifact(result.best_path)["metadata"]
+    data = meta["training_data"]
+    files = sorted((toy_root / "train").glob("*.json")) + sorted(
+        (toy_root / "validation").glob("*.json")
+    )
+    assert data["name"] == toy_root.name == "toy"
+    assert data["content_sha256"] == content_sha256(toy_root, files)
+    assert "root" not in data
+    assert not DATA_LOCATION_FIELDS & meta["training"]["config"].keys()
+    text = json.dumps(meta)
+    assert str(toy_root.resolve()) not in text and str(toy_root) not in text
+
+
+def test_content_hash_follows_the_content_not_the_location(toy_root: Path, tmp_path: Path):
+    files = sorted(toy_root.glob("*/*.json"))
+    digest = content_sha256(toy_root, files)
+    assert len(digest) == 64
+    assert content_sha256(toy_root, list(reversed(files))) == digest  # file order does not count
+    assert content_sha256(toy_root, files[1:]) != digest  # a file less
+    copy = tmp_path / "elsewhere" / "toy"
+    shutil.copytree(toy_root, copy)
+    copied = sorted(copy.glob("*/*.json"))
+    assert content_sha256(copy, copied) == digest  # the same data somewhere else
+    renamed = copied[0].with_name("renamed.json")
+    copied[0].rename(renamed)
+    assert content_sha256(copy, [renamed, *copied[1:]]) != digest  # same bytes, another name
+    copied[1].write_bytes(copied[1].read_bytes() + b"\n")
+    assert content_sha256(copy, copied[1:]) != content_sha256(toy_root, files[1:])  # one edited
 
 
 def test_cli_yaml_config_and_flag_override(toy_root: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from socialego_core.calibration import Calibration
-from socialego_core.labels import LabelTable
+from socialego_core.labels import TASKS, LabelTable
 from socialego_core.window import WindowSpec
 
 FORMAT = "socialego-model"
@@ -249,23 +249,36 @@ class StudentPredictor:
         if x.shape[0] == 0:
             return {
                 task: np.zeros((0, self.labels.num_classes(task)), dtype=np.float32)
-                for task in ("intent", "attitude", "action")
+                for task in TASKS
             }
         if not np.isfinite(x).all():
             raise ValueError(f"{self.path.name}: input holds NaN or infinite values")
         with torch.inference_mode():
             out = self.model(torch.from_numpy(x).to(self.device))
-        return {
-            "intent": out.intent.float().cpu().numpy(),
-            "attitude": out.attitude.float().cpu().numpy(),
-            "action": out.action.float().cpu().numpy(),
-        }
+        return {task: getattr(out, task).float().cpu().numpy() for task in TASKS}
 
     def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> probabilities
         {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}, calibrated when the artifact
         has a calibration."""
         logits = self.predict_logits(batch)
-        if self.calibration.is_identity:  # older artifacts: torch's softmax, as always
-            return {t: torch.softmax(torch.from_numpy(v), dim=1).numpy() for t, v in logits.items()}
-        return {t: self.calibration.apply(t, v) for t, v in logits.items()}
+        return class_probabilities(
+            {t: torch.from_numpy(v) for t, v in logits.items()}, self.calibration
+        )
+
+
+def class_probabilities(
+    logits: Mapping[str, torch.Tensor], calibration: Calibration
+) -> dict[str, np.ndarray]:
+    """{task: (B, C) logits} -> {task: (B, C) float32 probabilities}: the artifact's calibration
+    applied, torch's softmax for a task without one (older artifacts: as always).
+
+    The one place logits become published probabilities: ``StudentPredictor.predict`` and the
+    runtime's ``fast_forward.CachedStudentForward`` both call it."""
+    out = {}
+    for task, value in logits.items():
+        if task in calibration.tasks:
+            out[task] = calibration.apply(task, value.detach().float().cpu().numpy())
+        else:
+            out[task] = torch.softmax(value, dim=1).cpu().numpy()
+    return out

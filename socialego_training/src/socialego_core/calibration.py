@@ -207,6 +207,28 @@ class Calibration:
         log_p = np.log(np.clip(p, MIN_PROBABILITY, None))
         return calibration.apply_log_probabilities(log_p).astype(np.float32)
 
+    def uncalibrate_probabilities(self, task: str, probabilities: np.ndarray) -> np.ndarray | None:
+        """The model's plain softmax behind calibrated probabilities of ``task`` (float64), for
+        measuring recorded outputs before calibration; None when the map cannot be inverted
+        (isotonic, or a vector weight of 0). Without a calibration: the probabilities."""
+        p = np.asarray(probabilities, dtype=np.float64)
+        if p.ndim != 2:
+            raise ValueError(f"{task} probabilities must be (B, C), got shape {p.shape}")
+        calibration = self.tasks.get(task)
+        if calibration is None:
+            return p
+        log_q = np.log(np.clip(p, MIN_PROBABILITY, None))
+        if calibration.method == "temperature":
+            # log q = log p / T - c  =>  log p = T log q + c'
+            return softmax(log_q * float(calibration.params["temperature"]))
+        if calibration.method == "vector":
+            w = np.asarray(calibration.params["weight"], dtype=np.float64)
+            b = np.asarray(calibration.params["bias"], dtype=np.float64)
+            if w.shape != (p.shape[1],) or np.any(w == 0):
+                return None
+            return softmax((log_q - b) / w)
+        return None
+
     def __repr__(self) -> str:
         return f"Calibration({self.method}, tasks={sorted(self.tasks)})"
 

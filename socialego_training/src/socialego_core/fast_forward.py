@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-TASKS = ("intent", "attitude", "action")
+from socialego_core.artifact import class_probabilities
+from socialego_core.calibration import Calibration
+from socialego_core.labels import TASKS
 
 
 def supports_cached_forward(model: nn.Module) -> bool:
@@ -39,20 +41,29 @@ def supports_cached_forward(model: nn.Module) -> bool:
 
 
 class CachedStudentForward:
-    """(B, T, J, C) float32 windows -> class probabilities, reusing frame projections.
+    """(B, T, J, C) float32 windows -> class probabilities, reusing frame projections;
+    calibrated with ``calibration`` (the artifact's) through ``artifact.class_probabilities``,
+    the function ``StudentPredictor.predict`` uses.
 
     ``max_cached_frames`` bounds memory (1024 frames: 4 MB): when full, the cache keeps only
     the frames of the current batch (the ones later windows share; any other is recomputed
     once if it comes back), and grows when one batch needs more.
     """
 
-    def __init__(self, model: nn.Module, max_cached_frames: int = 1024) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        max_cached_frames: int = 1024,
+        calibration: Calibration | None = None,
+    ) -> None:
         if not supports_cached_forward(model):
             raise ValueError(
                 "cached forward needs a SocialEgoMobile in eval mode with one bidirectional "
                 "LSTM layer"
             )
         self.model = model
+        # the artifact's calibration, applied as StudentPredictor.predict applies it
+        self.calibration = calibration or Calibration.identity()
         lstm = model.lstm
         hidden = lstm.hidden_size
         self.hidden = hidden
@@ -199,7 +210,4 @@ class CachedStudentForward:
             rows = self._frame_rows(x)
             z = self.model.temporal_head(self._bilstm(rows, x.shape[1], x.shape[0]))
             logits = self.model.classifier(z)
-            return {
-                task: torch.softmax(value, dim=1).cpu().numpy()
-                for task, value in zip(TASKS, logits)
-            }
+            return class_probabilities(dict(zip(TASKS, logits)), self.calibration)

@@ -37,6 +37,7 @@ from socialego_core.labels import TASKS
 from torch import nn
 
 from socialego_training.calibration_metrics import measure_calibration
+from socialego_training.data import content_sha256, dataset_name
 from socialego_training.datasets import PoseWindowDataset
 from socialego_training.evaluate import DEFAULT_EVAL_SEED, predict_dataset
 
@@ -138,9 +139,11 @@ def split_logits(
 def data_record(
     data_root: str | Path, split: str, dataset: PoseWindowDataset, settings, seed: int
 ) -> dict[str, Any]:
-    """What a calibration was fitted on (no machine paths: the data root's folder name)."""
+    """What a calibration was fitted on: the data by name and content hash (as the artifact's
+    training data), never by where it lies on this machine."""
     return {
-        "dataset": Path(data_root).resolve().name,
+        "dataset": dataset_name(data_root),
+        "content_sha256": content_sha256(data_root, [t.path for t in dataset.tracks]),
         "split": split,
         "windows": len(dataset),
         "corruption": [{"joint_rate": float(j), "frame_rate": float(f)} for j, f in settings],

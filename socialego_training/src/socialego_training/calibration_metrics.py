@@ -16,20 +16,11 @@ from typing import Any
 
 import numpy as np
 from socialego_core.calibration import Calibration, quality_adjusted, softmax
-from socialego_core.calibration_measures import (
-    DEFAULT_BINS,
-    MEASURES,
-    calibration_measures,
-    reliability_bins,
-)
+from socialego_core.calibration_measures import MEASURES, calibration_measures
+from socialego_core.calibration_plot import plot_reliability
 from socialego_core.labels import TASKS
 
 VARIANTS = ("before", "after", "quality")
-VARIANT_TITLES = {
-    "before": "uncalibrated",
-    "after": "calibrated",
-    "quality": "calibrated x input quality",
-}
 
 
 def variant_probabilities(
@@ -80,60 +71,6 @@ def calibration_table(rows: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> st
             cells.append(str(m["before"]["n"]))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def plot_reliability(
-    panels: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]],
-    path: Path,
-    title: str,
-    bins: int = DEFAULT_BINS,
-) -> Path:
-    """One reliability diagram per panel: panels = {name: (labels, {variant: probabilities})};
-    accuracy against mean confidence per confidence bin (marker area ~ samples in the bin)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    count = len(panels)
-    cols = min(count, 4)
-    rows = (count + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.4 * rows), squeeze=False)
-    styles = {"before": ("tab:red", "o"), "after": ("tab:blue", "s"), "quality": ("tab:green", "^")}
-    for ax, (name, (labels, variants)) in zip(axes.flat, panels.items()):
-        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-        for variant, probs in variants.items():
-            r = reliability_bins(probs, labels, bins)
-            used = r["count"] > 0
-            ece = calibration_measures(probs, labels, bins)["ece"]
-            colour, marker = styles[variant]
-            ax.plot(
-                r["confidence"][used],
-                r["accuracy"][used],
-                color=colour,
-                lw=1.2,
-                label=f"{VARIANT_TITLES[variant]} (ECE {ece:.3f})",
-            )
-            ax.scatter(
-                r["confidence"][used],
-                r["accuracy"][used],
-                s=8 + 120 * r["count"][used] / max(len(labels), 1),
-                color=colour,
-                marker=marker,
-            )
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("confidence (top probability)", fontsize=8)
-        ax.set_ylabel("accuracy", fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
-    for ax in list(axes.flat)[count:]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def write_calibration_report(

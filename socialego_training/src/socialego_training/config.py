@@ -17,6 +17,10 @@ import yaml
 
 C = TypeVar("C")
 
+# Config fields that say where the training data lies on this machine. A model artifact leaves
+# them out: its training_data records the dataset's name and content hash instead.
+DATA_LOCATION_FIELDS: tuple[str, ...] = ("data_root", "videos_dir", "cache_dir")
+
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
@@ -114,6 +118,11 @@ def config_from_args(cls: type[C], args: argparse.Namespace) -> C:
 def config_to_dict(config: Any) -> dict[str, Any]:
     data = dataclasses.asdict(config)
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def artifact_config(config: Any) -> dict[str, Any]:
+    """``config_to_dict`` without the data-location fields: the config a model artifact records."""
+    return {k: v for k, v in config_to_dict(config).items() if k not in DATA_LOCATION_FIELDS}
 
 
 def save_yaml(config: Any, path: str | Path) -> None:

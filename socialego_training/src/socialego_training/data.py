@@ -8,6 +8,7 @@ stops loading with a DatasetError; ``skip_bad=True`` skips broken files and list
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from socialego_core.labels import get_label_table
+from socialego_core.labels import TASKS, get_label_table
 from socialego_core.layouts import COCO_WHOLEBODY133
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -287,10 +288,38 @@ def summarise(tracks: list[Track], dataset: str = "jpl_social") -> dict[str, Any
     """Counts per class (by name) and totals: stored in model artifacts as the data summary."""
     table = get_label_table(dataset)
     summary: dict[str, Any] = {"dataset": dataset, "tracks": len(tracks)}
-    for task, attr in (("intent", "intent"), ("attitude", "attitude"), ("action", "action")):
+    for task in TASKS:  # a Track's label attributes are named after the tasks
         names = table.labels(task)
-        counts = np.bincount([getattr(t, attr) for t in tracks], minlength=len(names))
+        counts = np.bincount([getattr(t, task) for t in tracks], minlength=len(names))
         summary[f"{task}_counts"] = {names[i]: int(c) for i, c in enumerate(counts)}
     summary["frames"] = int(sum(len(t.frames) for t in tracks))
     summary["with_gaze"] = int(sum(t.has_gaze for t in tracks))
     return summary
+
+
+def dataset_name(root: str | Path) -> str:
+    """The dataset's name in model artifacts: the name of its root folder."""
+    return Path(root).resolve().name
+
+
+def relative_to_root(path: str | Path, root: str | Path) -> str:
+    """``path`` relative to the dataset root (POSIX form); its file name if it lies outside."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return resolved.name
+
+
+def content_sha256(root: str | Path, files: list[str | Path]) -> str:
+    """sha256 over the track files (path relative to ``root``, size, bytes), in path order.
+
+    The dataset's identity in model artifacts: the same wherever the data lies, different as soon
+    as a file is added, removed, renamed or edited.
+    """
+    digest = hashlib.sha256()
+    for rel, path in sorted((relative_to_root(f, root), Path(f)) for f in files):
+        data = path.read_bytes()
+        digest.update(f"{rel}\n{len(data)}\n".encode())
+        digest.update(data)
+    return digest.hexdigest()

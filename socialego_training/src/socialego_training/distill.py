@@ -19,20 +19,25 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from socialego_core.heads import SocialOutputs
+from socialego_core.labels import TASKS
 from torch import nn
+from tqdm import tqdm
+
+from socialego_training.modalities import ModalityConfig, build_modalities, file_fingerprint
+from socialego_training.teacher_io import load_teacher
+from socialego_training.train import TrainConfig, load_datasets, train
 
 METHODS: tuple[str, ...] = ("none", "kd", "infonce")
 INFONCE_WEIGHT = 0.2
 INFONCE_TEMPERATURE = 0.1
 KD_TEMPERATURE = 6.0
-TASK_NAMES: tuple[str, ...] = ("intent", "attitude", "action")
 CACHE_VERSION = 1
 
 
@@ -82,8 +87,6 @@ def state_dict_hash(model: nn.Module) -> str:
 def representation_cache_key(
     teacher: nn.Module, track_files: Sequence[str | os.PathLike], modality_config: dict
 ) -> str:
-    from socialego_training.modalities import file_fingerprint
-
     payload = {
         "version": CACHE_VERSION,
         "teacher": state_dict_hash(teacher),
@@ -127,11 +130,9 @@ def compute_teacher_representations(
     progress: bool = True,
 ) -> TeacherRepresentations:
     """Run the frozen teacher in eval mode over every sample (clean input)."""
-    from tqdm import tqdm
-
     was_training = teacher.training
     teacher.eval()
-    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("z", *TASK_NAMES)}
+    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("z", *TASKS)}
     try:
         starts = range(0, len(modalities), batch_size)
         for start in tqdm(starts, desc="teacher representations", disable=not progress):
@@ -217,31 +218,18 @@ class DistillationLoss:
 # ----------------------------------------------------------------------------- the distill run
 
 
-def distill_config_class():
-    """``DistillConfig``: the student's TrainConfig plus the distillation fields.
+@dataclass
+class DistillConfig(TrainConfig):
+    """The student's TrainConfig plus the distillation fields."""
 
-    Built lazily so importing this module does not import the training loop.
-    """
-    from dataclasses import field, make_dataclass
-
-    from socialego_training.train import TrainConfig
-
-    return make_dataclass(
-        "DistillConfig",
-        [
-            ("teacher", str, field(default="", metadata={"help": "teacher artifact (best.pt)"})),
-            ("method", str, field(default="infonce", metadata={"help": "none | kd | infonce"})),
-            ("distill_weight", float, field(default=INFONCE_WEIGHT)),
-            (
-                "distill_temperature",
-                float,
-                field(default=0.0, metadata={"help": "0 = method default (0.1 InfoNCE, 6 KD)"}),
-            ),
-            ("cache_dir", str, field(default="", metadata={"help": "default <out>/../cache"})),
-            ("videos_dir", str, field(default="", metadata={"help": "default <root>/videos"})),
-        ],
-        bases=(TrainConfig,),
+    teacher: str = field(default="", metadata={"help": "teacher artifact (best.pt)"})
+    method: str = field(default="infonce", metadata={"help": "none | kd | infonce"})
+    distill_weight: float = INFONCE_WEIGHT
+    distill_temperature: float = field(
+        default=0.0, metadata={"help": "0 = method default (0.1 InfoNCE, 6 KD)"}
     )
+    cache_dir: str = field(default="", metadata={"help": "default <out>/../cache"})
+    videos_dir: str = field(default="", metadata={"help": "default <root>/videos"})
 
 
 def distill_defaults() -> dict:
@@ -260,10 +248,6 @@ class DistillSetup:
 
 def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
     """Load the datasets, the frozen teacher and its (cached) representations of the train set."""
-    from socialego_training.modalities import ModalityConfig, build_modalities
-    from socialego_training.teacher import load_teacher
-    from socialego_training.train import load_datasets
-
     if cfg.method not in METHODS:
         raise ValueError(f"unknown distillation method {cfg.method!r}; known: {METHODS}")
     train_set, val_set, summary = data if data is not None else load_datasets(cfg, log)
@@ -293,8 +277,6 @@ def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
 
 def run_distillation(cfg, log=None, data=None, setup: DistillSetup | None = None):
     """Train the student with ``cfg.method`` distillation; returns the TrainResult."""
-    from socialego_training.train import train
-
     log = log or print
     setup = setup or prepare_distillation(cfg, log, data)
     aux = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePath
 from typing import Any
 
 import torch
@@ -11,6 +12,8 @@ from socialego_core.artifact import save_artifact
 from socialego_core.labels import get_label_table
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
+
+from socialego_training.config import DATA_LOCATION_FIELDS
 
 
 def git_revision(path: str | Path = ".") -> str | None:
@@ -26,6 +29,28 @@ def git_revision(path: str | Path = ".") -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def without_data_location(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Artifact metadata without where the training data lay (for artifacts of older versions).
+
+    Older artifacts recorded ``training_data.root``, the dataset's absolute path on the training
+    machine, and the data-location fields in ``training.config``. Here the root becomes the
+    dataset's name (its last part; the content hash of those files is not known any more) and
+    the location fields are dropped. Metadata without them comes back unchanged.
+    """
+    meta = dict(metadata)
+    data = dict(meta.get("training_data") or {})
+    if "root" in data:
+        root = data.pop("root")
+        data.setdefault("name", PurePath(str(root)).name)
+        meta["training_data"] = data
+    training = dict(meta.get("training") or {})
+    config = training.get("config")
+    if isinstance(config, Mapping) and any(k in config for k in DATA_LOCATION_FIELDS):
+        training["config"] = {k: v for k, v in config.items() if k not in DATA_LOCATION_FIELDS}
+        meta["training"] = training
+    return meta
 
 
 def export_student(

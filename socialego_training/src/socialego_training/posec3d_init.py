@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from socialego_training.teacher import SocialC3D
+from socialego_training.teacher_model import SocialC3D
 
 
 class CheckpointMismatch(ValueError):

@@ -32,8 +32,15 @@ from torch import nn
 from torch.optim.swa_utils import update_bn
 
 from socialego_training.checkpoint import BEST
-from socialego_training.config import config_to_dict
-from socialego_training.data import DatasetError, load_split, summarise
+from socialego_training.config import artifact_config
+from socialego_training.data import (
+    DatasetError,
+    content_sha256,
+    dataset_name,
+    load_split,
+    relative_to_root,
+    summarise,
+)
 from socialego_training.datasets import PoseWindowDataset
 from socialego_training.loop import (
     TrainingInterrupted,  # raised by train(); callers catch it from here
@@ -223,11 +230,11 @@ def load_datasets(
     dataset_info = read_dataset_json(cfg.data_root, log)
     spec = cfg.window_spec(dataset_info.get("fps") if dataset_info else None)
     train = load_split(cfg.data_root, cfg.train_split, cfg.dataset, cfg.skip_bad, cfg.progress)
-    bad = [str(b) for b in train.bad_files]
+    bad = list(train.bad_files)
     try:
         val = load_split(cfg.data_root, cfg.val_split, cfg.dataset, cfg.skip_bad, cfg.progress)
         val_tracks, train_tracks = val.tracks, train.tracks
-        bad += [str(b) for b in val.bad_files]
+        bad += val.bad_files
         val_source = cfg.val_split
     except DatasetError as exc:
         if not Path(exc.path).name.startswith(cfg.val_split) or "missing" not in exc.reason:
@@ -239,14 +246,18 @@ def load_datasets(
         train_tracks = [t for t, h in zip(train.tracks, held, strict=True) if not h]
         val_source = f"{cfg.val_fraction:.0%} of {cfg.train_split} (no {cfg.val_split} split)"
         log(f"no '{cfg.val_split}' split in {cfg.data_root}: validating on {val_source}")
-    for line in bad:
-        log(f"skipped broken file {line}")
+    for item in bad:
+        log(f"skipped broken file {item}")
+    # the dataset by name and content, never by where it lies on this machine
     summary = {
-        "root": str(Path(cfg.data_root).resolve()),
+        "name": dataset_name(cfg.data_root),
+        "content_sha256": content_sha256(
+            cfg.data_root, [t.path for t in (*train_tracks, *val_tracks)]
+        ),
         "train": summarise(train_tracks, cfg.dataset),
         "validation": summarise(val_tracks, cfg.dataset),
         "validation_source": val_source,
-        "skipped_files": bad,
+        "skipped_files": [f"{relative_to_root(b.path, cfg.data_root)}: {b.reason}" for b in bad],
     }
     if dataset_info:
         summary["dataset_json"] = dataset_info
@@ -372,7 +383,7 @@ def train(
             data_summary=data_summary,
             metrics={"validation": best},
             training={
-                "config": config_to_dict(cfg),
+                "config": artifact_config(cfg),
                 "epoch": epoch,
                 "distillation": aux_loss is not None,
                 **(extra_metadata or {}),

@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from .typestore import IMAGE_TOPIC
+from socialego_core.bags.io import bag_topics
+from socialego_core.bags.report import write_report
+from socialego_core.bags.scoring import score_bag
+from socialego_core.bags.typestore import IMAGE_TOPIC
+from socialego_core.labels import TASKS
+
+from .convert import split_to_bag, video_to_bag
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "from-split":
-            from .convert import split_to_bag
-
             summary = split_to_bag(
                 args.root,
                 args.split,
@@ -73,8 +77,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"messages {summary.messages}"
             )
         elif args.command == "from-video":
-            from .convert import video_to_bag
-
             summary = video_to_bag(
                 args.video,
                 args.out,
@@ -85,19 +87,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"wrote {summary.path}: {summary.duration_s:.1f} s, messages {summary.messages}")
         elif args.command == "score":
-            from .report import write_report
-            from .scoring import score_bag
-
             evaluation = score_bag(
                 args.bag, args.truth, min_overlap=args.min_overlap, tolerance_ms=args.tolerance_ms
             )
             report = write_report(evaluation, args.out, title=args.title)
             final = evaluation.metrics["final"]
-            print(json.dumps({t: final[t] for t in ("intent", "attitude", "action")}, indent=None))
+            print(json.dumps({t: final[t] for t in TASKS}, indent=None))
             print(f"report: {report}")
         elif args.command == "info":
-            from .io import bag_topics
-
             for topic, (msgtype, count) in sorted(bag_topics(args.bag).items()):
                 print(f"{topic}\t{msgtype}\t{count}")
     except (FileNotFoundError, FileExistsError, ValueError) as error:

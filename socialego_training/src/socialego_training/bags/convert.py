@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from socialego_core.labels import LabelTable, get_label_table
-from tqdm import tqdm
-
-from ..data import Track, load_split
-from . import messages as m
-from .io import NS_PER_S, BagWriter
-from .typestore import (
+from PIL import Image
+from socialego_core.bags import messages as m
+from socialego_core.bags.io import NS_PER_S, BagWriter
+from socialego_core.bags.typestore import (
     GROUND_TRUTH_POSES_TOPIC,
     GROUND_TRUTH_TOPIC,
     GROUND_TRUTH_TYPE,
@@ -35,6 +32,10 @@ from .typestore import (
     POSES_TOPIC,
     POSES_TYPE,
 )
+from socialego_core.labels import LabelTable, get_label_table
+from tqdm import tqdm
+
+from ..data import Track, load_split
 
 # 2026-01-01T00:00:00Z: a realistic wall-clock epoch for bag stamps (reproducible, not "now").
 DEFAULT_START_NS = 1_767_225_600 * NS_PER_S
@@ -81,8 +82,6 @@ class _FrameSource:
             path = self.folder / f"{frame_id:06d}.jpg"
             if not path.exists():
                 return None
-            from PIL import Image
-
             with Image.open(path) as image:
                 return np.asarray(image.convert("RGB"))
         if self.video_file is not None:
@@ -96,8 +95,6 @@ class _FrameSource:
 def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     if scale == 1.0:
         return rgb
-    from PIL import Image
-
     height, width = rgb.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
@@ -271,7 +268,7 @@ def iter_video_frames(
 def _iter_video(
     path: str | Path, *, max_width: int | None = None, fps: float | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
-    try:
+    try:  # PyAV is optional (runtime requirements): only video files need it
         import av
     except ImportError as error:
         raise ImportError(

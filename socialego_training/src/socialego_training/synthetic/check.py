@@ -5,7 +5,8 @@
 (c) pose + face + hands + gaze: the same ensemble, also given part-relative face and hand
     keypoints and the gaze vector of the same frames (what the teacher can see and the
     student cannot).
-The generator is tuned so that (a) < (b) < (c) with (b) clearly below 100 % (README numbers).
+The generator is tuned so that (a) < (b) < (c) with (b) clearly below 100 % (numbers:
+docs/synthetic-data.md#is-it-a-real-but-learnable-problem).
 Run: ``socialego-train synth-check --data-root DIR``
 (or ``python -m socialego_training.synthetic.check DIR``).
 """
@@ -222,14 +223,15 @@ def plot_results(results: dict[str, Any], path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = ("intent", "attitude", "attitude_masked", "action")
+    # the tasks, with the masked attitude score next to the attitude one
+    tasks = (*TASKS[:2], "attitude_masked", *TASKS[2:])
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.26
     for k, name in enumerate(PROBES):
         values = [100 * results[name][t] for t in tasks]
         bars = ax.bar(np.arange(len(tasks)) + (k - 1) * width, values, width, label=name)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    ax.set_xticks(np.arange(len(tasks)), ["intent", "attitude", "attitude (masked)", "action"])
+    ax.set_xticks(np.arange(len(tasks)), [t.replace("_masked", " (masked)") for t in tasks])
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 105)
     window = results["window"]

@@ -1,6 +1,6 @@
 """``generate_dataset``: plan labels, splits and videos, simulate them, write the files.
 
-Layout (docs/DESIGN.md "Data on disk"):
+Layout (docs/architecture.md#data-on-disk):
     <out>/{train,validation,test}/<video>_<person>.json   one JSON per person track
     <out>/videos/<video>/<frame_id:06d>.jpg               rendered frames (unless render=False)
     <out>/dataset.json                                    generator version, seed, counts

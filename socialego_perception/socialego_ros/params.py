@@ -1,0 +1,88 @@
+"""Parameter tables of the SocialEgo nodes: name, default, range, choices, description, and
+whether a running node applies a change at once (``live``). ROS-free.
+
+Each node's table lives beside that node (``socialego_perception.params``,
+``socialego_inference.params``); nodes declare their ROS parameters from it, and the YAML of
+defaults and the parameter reference in the docs are generated from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+RELIABILITIES = ("best_effort", "reliable")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: bool | int | float | str
+    description: str
+    low: float | None = None  # inclusive range for numbers
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None  # regular expression a string must match
+    # True: a running node applies a new value at once (ros2 param set); False: the value is
+    # read at configure, and a running node refuses a change with a reason saying how to apply it
+    live: bool = False
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def validate(self, value) -> str | None:
+        """None if ``value`` is acceptable, else a message naming the parameter and problem."""
+        kind = self.kind
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"parameter '{self.name}' must be {kind.__name__}, got {value!r}"
+        if kind in (int, float):
+            if self.low is not None and value < self.low:
+                return f"parameter '{self.name}' must be >= {self.low}, got {value}"
+            if self.high is not None and value > self.high:
+                return f"parameter '{self.name}' must be <= {self.high}, got {value}"
+        if kind is str:
+            if self.choices is not None and value not in self.choices:
+                return f"parameter '{self.name}' must be one of {self.choices}, got {value!r}"
+            if self.pattern is not None and not re.match(self.pattern, value):
+                return f"parameter '{self.name}' {value!r} does not match {self.pattern}"
+        return None
+
+
+def validate_all(specs: tuple[ParamSpec, ...], values: Mapping[str, object]) -> list[str]:
+    """Problems with ``values`` (unknown names, wrong types or ranges); empty if all is well."""
+    by_name = {s.name: s for s in specs}
+    problems = [f"unknown parameter '{name}'" for name in values if name not in by_name]
+    for name, value in values.items():
+        if name in by_name:
+            problem = by_name[name].validate(value)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def device_param(default: str) -> ParamSpec:
+    """The ``device`` parameter (auto | cpu | cuda:N) with a node's own default."""
+    return ParamSpec(
+        "device",
+        default,
+        "auto | cpu | cuda:N (falls back to CPU, logged)",
+        pattern=DEVICE_PATTERN.pattern,
+    )
+
+
+COMMON_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("autostart", True, "configure and activate the lifecycle node at start"),
+    ParamSpec(
+        "diagnostics_period_s",
+        1.0,
+        "period of /diagnostics messages (s)",
+        low=0.1,
+        high=60.0,
+        live=True,
+    ),
+)

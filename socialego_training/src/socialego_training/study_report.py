@@ -1,0 +1,141 @@
+"""The study's results: mean +- std over seeds, the markdown summary and the grouped-bar PNG."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from socialego_core.corruption import SETTING_TITLES
+from socialego_core.labels import TASKS
+
+from socialego_training.cost import cost_markdown
+from socialego_training.study_config import StudyConfig
+
+METHOD_TITLES = {
+    "none": "without distillation",
+    "kd": "logit KD",
+    "infonce": "InfoNCE distillation",
+}
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def aggregate(rows: list[dict], settings, methods) -> dict[str, Any]:
+    """{setting: {method: {task: (mean, std), "mean": (mean, std), "n": seeds}}} in percent."""
+    out: dict[str, Any] = {}
+    for s in settings:
+        out[s] = {}
+        for m in methods:
+            sel = [r for r in rows if r["setting"] == s and r["method"] == m]
+            entry: dict[str, Any] = {"n": len(sel)}
+            for t in TASKS:
+                entry[t] = _mean_std([100 * r[f"{t}_acc"] for r in sel])
+            entry["mean"] = _mean_std(
+                [100 * statistics.fmean(r[f"{t}_acc"] for t in TASKS) for r in sel]
+            )
+            out[s][m] = entry
+    return out
+
+
+def study_markdown(summary, cfg: StudyConfig, teacher: dict, cost: dict, seconds: float) -> str:
+    lines = [
+        f"Student test accuracy (%), mean +- std over seeds {list(cfg.seeds)}; "
+        f"train rate = test rate; test corruption seed {cfg.eval_seed}.",
+        "",
+        "| setting | method | intent | attitude | action | mean of tasks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s, per_method in summary.items():
+        for m, e in per_method.items():
+            cells = [f"{e[t][0]:.1f} +- {e[t][1]:.1f}" for t in (*TASKS, "mean")]
+            lines.append(
+                f"| {SETTING_TITLES[s]} | {METHOD_TITLES[m]} | " + " | ".join(cells) + " |"
+            )
+    if "none" in cfg.methods and len(cfg.methods) > 1:
+        lines += ["", "Gain over no distillation (points, mean of seeds):", ""]
+        lines += ["| setting | method | intent | attitude | action | mean of tasks |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for s, per_method in summary.items():
+            base = per_method["none"]
+            for m, e in per_method.items():
+                if m == "none":
+                    continue
+                cells = [f"{e[t][0] - base[t][0]:+.1f}" for t in (*TASKS, "mean")]
+                lines.append(
+                    f"| {SETTING_TITLES[s]} | {METHOD_TITLES[m]} | " + " | ".join(cells) + " |"
+                )
+    t = teacher["test"]
+    lines += [
+        "",
+        f"Teacher (SocialC3D, streams {','.join(teacher['streams'] or [])}) on the clean test "
+        f"split: intent {100 * t['intent_acc']:.1f}, attitude {100 * t['attitude_acc']:.1f}, "
+        f"action {100 * t['action_acc']:.1f}.",
+        "",
+        "Teacher reliance on each stream (clean test accuracy % with that stream blanked):",
+        "",
+        "| blanked stream | intent | attitude | action |",
+        "|---|---|---|---|",
+        *[
+            f"| {name} | " + " | ".join(f"{100 * acc[f'{k}_acc']:.1f}" for k in TASKS) + " |"
+            for name, acc in teacher.get("stream_reliance", {}).items()
+        ],
+        "",
+        cost_markdown(cost),
+        "",
+        f"Settings: student {cfg.student_epochs} epochs (corruption warm-up {cfg.warmup_epochs} "
+        f"epochs in both arms), batch {cfg.batch_size}, Adam lr {cfg.lr}; InfoNCE weight "
+        f"{cfg.distill_weight}, tau 0.1; teacher {cfg.teacher_size} config, "
+        f"{cfg.teacher_epochs} epochs. Study wall time {seconds / 60:.1f} min "
+        f"({cfg.threads} thread(s), {cfg.device}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_study(summary, settings, methods, path: Path, n_seeds: int) -> None:
+    """Grouped bars: one panel per task, settings on x, one bar per method with std error bars."""
+    colours = {"none": "#9aa5b1", "kd": "#f0a35e", "infonce": "#2e7bcf"}
+    fig = Figure(figsize=(4.2 * 3, 4.2))
+    axes = fig.subplots(1, 3, sharey=True)
+    x = np.arange(len(settings))
+    width = 0.8 / len(methods)
+    for ax, task in zip(axes, TASKS, strict=True):
+        for i, m in enumerate(methods):
+            means = [summary[s][m][task][0] for s in settings]
+            stds = [summary[s][m][task][1] for s in settings]
+            pos = x - 0.4 + width * (i + 0.5)
+            bars = ax.bar(
+                pos,
+                means,
+                width,
+                yerr=stds,
+                capsize=3,
+                color=colours.get(m),
+                label=METHOD_TITLES[m],
+            )
+            for bar, value, std in zip(bars, means, stds, strict=True):
+                ax.text(
+                    bar.get_x() + bar.get_width() / 2,
+                    value + std + 1,
+                    f"{value:.1f}",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+        ax.set_title(task)
+        ax.set_xticks(x, [SETTING_TITLES[s] for s in settings], rotation=20, ha="right")
+        ax.set_ylim(0, 105)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"test accuracy (%), mean +- std of {n_seeds} seeds")
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.suptitle("Student robustness to pose corruption, without vs with distillation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

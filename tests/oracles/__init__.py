@@ -1,0 +1,1 @@
+"""Reference implementations the runtime code is tested against (never imported by it)."""
