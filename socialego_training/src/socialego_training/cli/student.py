@@ -210,7 +210,7 @@ def run_export(args) -> int:
     model, meta, spec, labels, path = _load_model_and_meta(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("version", "num_parameters", "created")}
     meta = without_data_location(meta)  # artifacts of older versions recorded the data's path
-    meta["exported_from"] = str(path)
+    meta["exported_from"] = Path(path).name  # the file, not where it lay on this machine
     if args.data_root:
         dataset = _load_eval_data(args, spec, labels.dataset)
         pred = predict_dataset(model, dataset, calibration=Calibration.from_metadata(meta))
