@@ -1,11 +1,13 @@
 """CachedStudentForward (frames embedded once, Bi-LSTM on cached projections) gives the
-probabilities of the plain model forward (StudentPredictor.predict) within 1e-5."""
+probabilities of the plain model forward (StudentPredictor.predict) within 1e-5, the artifact's
+calibration applied alike."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from socialego_core.calibration import Calibration
 from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
 from socialego_core.labels import TASKS
 from socialego_core.student import SocialEgoMobile
@@ -37,7 +39,7 @@ def sliding_windows(rng, tracks: int, frames: int, length: int) -> np.ndarray:
 
 def test_sliding_windows_equal_the_plain_forward_and_embed_each_frame_once(predictor):
     rng = np.random.default_rng(0)
-    fast = CachedStudentForward(predictor.model)
+    fast = CachedStudentForward(predictor.model, calibration=predictor.calibration)
     length = predictor.window_spec.length
     ticks = sliding_windows(rng, tracks=20, frames=40, length=length)
     for k, batch in enumerate(ticks):
@@ -51,7 +53,9 @@ def test_sliding_windows_equal_the_plain_forward_and_embed_each_frame_once(predi
 
 def test_a_small_cache_overflows_and_still_equals(predictor):
     rng = np.random.default_rng(1)
-    fast = CachedStudentForward(predictor.model, max_cached_frames=16)  # < one batch's frames
+    fast = CachedStudentForward(
+        predictor.model, max_cached_frames=16, calibration=predictor.calibration
+    )  # < one batch's frames
     length = predictor.window_spec.length
     for batch in sliding_windows(rng, tracks=7, frames=25, length=length):
         assert_close(fast.predict(batch), predictor.predict(batch))
@@ -67,7 +71,7 @@ def test_other_model_shapes_and_batch_sizes(seed):
     rng = np.random.default_rng(seed)
     model = SocialEgoMobile(n_action=int(rng.integers(2, 12)), lstm_hidden=int(rng.choice([8, 64])))
     model.eval()
-    fast = CachedStudentForward(model)
+    fast = CachedStudentForward(model, calibration=Calibration.identity())
     length = int(rng.integers(1, 14))
     for batch_size in (1, 3, 20):
         x = rng.uniform(-0.5, 0.5, (batch_size, length, 17, 3)).astype(np.float32)
@@ -81,5 +85,5 @@ def test_unsupported_models_are_refused_with_a_reason():
     model = SocialEgoMobile(lstm_layers=2).eval()
     assert not supports_cached_forward(model)
     with pytest.raises(ValueError, match="one bidirectional LSTM layer"):
-        CachedStudentForward(model)
+        CachedStudentForward(model, calibration=Calibration.identity())
     assert not supports_cached_forward(SocialEgoMobile().train())

@@ -54,7 +54,8 @@ class CachedStudentForward:
         self,
         model: nn.Module,
         max_cached_frames: int = 1024,
-        calibration: Calibration | None = None,
+        *,
+        calibration: Calibration,
     ) -> None:
         if not supports_cached_forward(model):
             raise ValueError(
@@ -62,8 +63,9 @@ class CachedStudentForward:
                 "LSTM layer"
             )
         self.model = model
-        # the artifact's calibration, applied as StudentPredictor.predict applies it
-        self.calibration = calibration or Calibration.identity()
+        # the artifact's calibration (StudentPredictor.calibration; Calibration.identity() for
+        # plain softmax), applied as StudentPredictor.predict applies it
+        self.calibration = calibration
         lstm = model.lstm
         hidden = lstm.hidden_size
         self.hidden = hidden
