@@ -4,8 +4,10 @@
     python docs/examples/intent_listener.py [--ros-args -r __ns:=/robot1]
 
 Reads the latched ModelInfo once (label names, model version) and then every SocialIntentArray;
-prints one line per person whose forecast is usable. Class names always come from ModelInfo:
-never hard-code class numbers, a model trained on another label set orders them differently.
+prints one line per person whose forecast is usable: not stale, and the decided intent's
+probability, discounted by the input quality, above a threshold. Class names always come from
+ModelInfo: never hard-code class numbers, a model trained on another label set orders them
+differently.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from socialego_core.calibration import quality_adjusted
 
 from socialego_msgs.msg import ModelInfo, SocialIntent, SocialIntentArray
 
@@ -35,12 +38,19 @@ def label(names: list[str], decision: int) -> str:
     return names[decision - 1] if 0 < decision <= len(names) else ""
 
 
-def describe(intent: SocialIntent, info: ModelInfo, min_quality: float = 0.3) -> str | None:
-    """One line for a usable forecast, None when it should not be acted on."""
-    if intent.stale or intent.input_quality < min_quality or intent.intent == 0:
-        return None  # too little recent evidence, or the hysteresis has not decided yet
+def describe(intent: SocialIntent, info: ModelInfo, threshold: float = 0.6) -> str | None:
+    """One line for a usable forecast, None when it should not be acted on.
+
+    The published probabilities are calibrated; discounted by the input quality (a stale
+    forecast becomes uniform), the decided intent must still reach ``threshold``
+    (docs/calibration.md)."""
+    if intent.intent == 0:
+        return None  # the hysteresis has not decided yet
+    p = quality_adjusted(intent.intent_probabilities, intent.input_quality, intent.stale)
+    p_intent = float(p[intent.intent - 1])
+    if p_intent < threshold:
+        return None  # too uncertain once the evidence the model could not see is counted
     intent_name = label(list(info.intent_labels), intent.intent)
-    p_intent = intent.intent_probabilities[intent.intent - 1]
     attitude = label(list(info.attitude_labels), intent.attitude) or "?"
     action = intent.action_label or "?"
     return (
