@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 from socialego_core.bags import messages as m
 from socialego_core.bags import typestore
+from socialego_core.bags.calibration import published_calibration
+from socialego_core.bags.evaluation import Forecast, TruthTrack
 from socialego_core.bags.io import NS_PER_S, BagWriter, bag_topics, read_messages, stamp_to_ns
 from socialego_core.bags.report import write_report
 from socialego_core.bags.scoring import score_bag
@@ -29,7 +31,9 @@ from socialego_core.bags.typestore import (
     POSES_TYPE,
     find_msg_dir,
 )
-from socialego_core.labels import JPL_SOCIAL
+from socialego_core.calibration import Calibration, TaskCalibration, quality_adjusted, softmax
+from socialego_core.calibration_measures import calibration_measures
+from socialego_core.labels import JPL_SOCIAL, TASKS
 from socialego_training.bags.cli import main as bag_cli
 from socialego_training.bags.convert import DEFAULT_START_NS, split_to_bag, video_to_bag
 
@@ -270,7 +274,7 @@ def _social_intent(
     )
 
 
-def _model_info(store):
+def _model_info(store, metadata_json: str = "{}"):
     return store.types[MODEL_INFO_TYPE](
         header=m.header(store, T0, ""),
         model_name="SocialEgoMobile",
@@ -285,14 +289,14 @@ def _model_info(store):
         window_stride=1,
         source_fps=30.0,
         normalisation="centered",
-        metadata_json="{}",
+        metadata_json=metadata_json,
     )
 
 
-def write_hand_checked_bag(path: Path, storage: str = "mcap") -> None:
+def write_hand_checked_bag(path: Path, storage: str = "mcap", metadata_json: str = "{}") -> None:
     with BagWriter(path, storage=storage) as bag:
         store = bag.typestore
-        bag.write(MODEL_INFO_TOPIC, MODEL_INFO_TYPE, _model_info(store), T0)
+        bag.write(MODEL_INFO_TOPIC, MODEL_INFO_TYPE, _model_info(store, metadata_json), T0)
         for k in range(11):
             stamp = T0 + k * 100 * MS
             people = [
@@ -480,3 +484,60 @@ def test_latency_from_mismatched_clocks_is_not_reported(tmp_path):
     assert INTENTS_TOPIC not in result.latency_ms
     assert any("different clocks" in note for note in result.notes)
     assert result.metrics["final"]["intent"]["accuracy"] == 1.0
+
+
+def test_report_measures_the_recorded_calibration_before_and_after(tmp_path):
+    """A bag whose ModelInfo records a temperature calibration: the report adds the model's
+    softmax behind the published probabilities (uniform stays uniform) and reliability PNGs."""
+    calibration = Calibration(
+        {t: TaskCalibration("temperature", {"temperature": 2.0}) for t in TASKS}
+    )
+    metadata = json.dumps({"calibration": calibration.to_metadata()})
+    write_hand_checked_bag(tmp_path / "out", metadata_json=metadata)
+    result = score_bag(tmp_path / "out")
+    measures = result.metrics["calibration"]
+    assert list(measures["intent"]) == ["uncalibrated", "published", "quality"]
+    assert measures["intent"]["uncalibrated"]["nll"] == pytest.approx(np.log(3))
+    assert "temperature" in result.metrics["calibration_model"]
+    text = write_report(result, tmp_path / "report").read_text(encoding="utf-8")
+    assert "| intent | uncalibrated | 11 |" in text and "| action | quality | 11 |" in text
+    for task in TASKS:
+        assert (tmp_path / "report" / f"reliability_{task}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_published_calibration_recovers_the_uncalibrated_softmax():
+    """Published = softmax(logits / T): the uncalibrated variant is softmax(logits) again; an
+    isotonic calibration cannot be inverted and has no uncalibrated variant."""
+    rng = np.random.default_rng(0)
+    n = 200
+    logits = {t: 3.0 * rng.normal(size=(n, len(JPL_SOCIAL.labels(t)))) for t in TASKS}
+    y = {t: rng.integers(0, logits[t].shape[1], n) for t in TASKS}
+    temperature = Calibration(
+        {t: TaskCalibration("temperature", {"temperature": 1.5 + i}) for i, t in enumerate(TASKS)}
+    )
+    truth, forecasts = {}, []
+    for k in range(n):
+        labels = {t: JPL_SOCIAL.labels(t)[y[t][k]] for t in TASKS}
+        truth[str(k)] = TruthTrack(str(k), "v", "jpl_social", labels, [0])
+        probabilities = {t: temperature.apply(t, logits[t][k : k + 1])[0] for t in TASKS}
+        forecasts.append(
+            Forecast(0, 0, str(k), {}, k % 5 == 0, 0.5, 10, str(k), "id", probabilities)
+        )
+    names = {t: list(JPL_SOCIAL.labels(t)) for t in TASKS}
+    measured = published_calibration(forecasts, truth, names, temperature)
+    for task in TASKS:
+        raw = calibration_measures(softmax(logits[task]), y[task])
+        published = calibration_measures(temperature.apply(task, logits[task]), y[task])
+        for key in ("ece", "nll", "brier"):
+            assert measured[task]["uncalibrated"][key] == pytest.approx(raw[key], abs=1e-5)
+            assert measured[task]["published"][key] == pytest.approx(published[key], abs=1e-6)
+        stale = np.array([k % 5 == 0 for k in range(n)])
+        discounted = quality_adjusted(temperature.apply(task, logits[task]), 0.5, stale)
+        assert measured[task]["quality"]["nll"] == pytest.approx(
+            calibration_measures(discounted, y[task])["nll"], abs=1e-6
+        )
+    isotonic = Calibration(
+        {"intent": TaskCalibration("isotonic", {"x": [[0.0, 1.0]] * 3, "y": [[0.0, 1.0]] * 3})}
+    )
+    measured = published_calibration(forecasts, truth, names, isotonic)
+    assert "uncalibrated" not in measured["intent"] and "published" in measured["intent"]
