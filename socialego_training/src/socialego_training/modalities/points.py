@@ -4,15 +4,12 @@ gaze head and target), the person's union box and the per-part boxes (``heatmap_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from socialego_core.layouts import BODY, COCO_WHOLEBODY133, FACE, HANDS, LEFT_HAND, RIGHT_HAND
 
 from .config import ModalityConfig
-
-if TYPE_CHECKING:
-    from .tracks import TrackFrames
+from .tracks import N_WHOLEBODY, TrackFrames
 
 # With heatmap_frame="part" each of these groups is mapped into its own union box over the window.
 PART_GROUPS: dict[str, tuple[int, ...]] = {
@@ -22,7 +19,6 @@ PART_GROUPS: dict[str, tuple[int, ...]] = {
 }
 
 NOSE = COCO_WHOLEBODY133.index("nose")
-N_WHOLEBODY = COCO_WHOLEBODY133.num_joints
 GAZE_HEAD = N_WHOLEBODY  # index of the gaze head point in the (…, 135, 3) point arrays
 GAZE_TARGET = N_WHOLEBODY + 1
 N_POINTS = N_WHOLEBODY + 2

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from socialego_core.layouts import COCO_WHOLEBODY133
 from socialego_core.window import WindowSpec, frame_ids_for_window
 
-from .points import N_WHOLEBODY
+N_WHOLEBODY = COCO_WHOLEBODY133.num_joints
 
 
 @dataclass
