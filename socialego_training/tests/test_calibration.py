@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -103,6 +104,13 @@ def test_training_stores_calibration_that_lowers_held_out_nll(calibrated_run) ->
         )
     }
     assert nll["after"] < nll["before"], nll
+
+
+def test_unknown_calibration_is_refused_before_training(tmp_path: Path) -> None:
+    cfg = TrainConfig(data_root=str(tmp_path / "none"), out_dir=str(tmp_path / "run"))
+    with pytest.raises(ValueError, match=r"calibration 'platt' is unknown; known: none, temp"):
+        train(dataclasses.replace(cfg, calibration="platt"), log=lambda _: None)
+    assert not (tmp_path / "run").exists()
 
 
 def _artifact(path: Path, seed: int = 0) -> Path:

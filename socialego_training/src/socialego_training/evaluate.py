@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from socialego_core.artifact import class_probabilities
 from socialego_core.calibration import Calibration
 from socialego_core.corruption import CORRUPTION_SETTINGS, SETTING_TITLES, corrupt
 from socialego_core.labels import TASKS, LabelTable
@@ -71,10 +72,8 @@ def predict_dataset(
             outs[key].append(getattr(out, key).float().cpu())
     model.train(was_training)
     logits = {t: torch.cat(outs[t]) for t in TASKS}
-    if calibration is None or calibration.is_identity:
-        probs = {t: torch.softmax(logits[t], dim=1).numpy() for t in TASKS}
-    else:
-        probs = {t: calibration.apply(t, logits[t].numpy()) for t in TASKS}
+    # the function the robot's StudentPredictor and cached forward use
+    probs = class_probabilities(logits, calibration or Calibration.identity())
     preds = np.stack([probs[t].argmax(1) for t in TASKS], axis=1)
     return Predictions(
         labels=y_all.numpy(),

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from socialego_core.artifact import build_model as build_artifact_model
 from socialego_core.artifact import load_artifact
+from socialego_core.calibration import METHODS
 from socialego_core.corruption import augment_scores, corrupt, curriculum_rate
 from socialego_core.heads import SocialOutputs
 from socialego_core.labels import TASKS, get_label_table
@@ -298,6 +299,11 @@ def train(
     from socialego_training.export import export_student
     from socialego_training.metrics import task_metrics
 
+    if cfg.calibration != "none" and cfg.calibration not in METHODS:
+        # refused before training, not after it
+        raise ValueError(
+            f"calibration {cfg.calibration!r} is unknown; known: none, {', '.join(METHODS)}"
+        )
     log = log or (lambda msg: tqdm.write(msg))
     run_dir, device = start_run(cfg, log)
     if train_set is None or val_set is None:
