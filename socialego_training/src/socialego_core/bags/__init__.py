@@ -6,6 +6,6 @@ lives in ``socialego_training.bags``; the replay through the running nodes (whic
 rclpy) in ``socialego_inference.bag_replay``.
 
 Import what you need from its module (``io``: read and write, ``typestore``, ``messages``,
-``scoring`` / ``evaluation`` / ``report``): nothing is imported here, so reading a bag does not
-load scikit-learn and matplotlib, which only scoring and the report need.
+``scoring`` / ``evaluation`` / ``calibration`` / ``report``): nothing is imported here, so
+reading a bag does not load scikit-learn and matplotlib, which only scoring and the report need.
 """

@@ -1,5 +1,5 @@
-"""Calibration of the probabilities recorded in a bag: measures, the report's section and its
-reliability diagrams.
+"""Calibration of the probabilities recorded in a bag: measures and the report's section (the
+report draws the reliability diagrams from ``variant_probabilities``).
 
 Scores what the intent node published against the truth of the matched person, per task, in up
 to three variants:
@@ -15,7 +15,6 @@ to three variants:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,24 +100,6 @@ def published_calibration(
             forecasts, truth, labels, calibration
         ).items()
     }
-
-
-def plot_calibration(
-    forecasts: list[Forecast],
-    truth: dict[str, TruthTrack],
-    labels: dict[str, list[str]],
-    calibration: Calibration | None,
-    out_dir: Path,
-) -> list[Path]:
-    """reliability_{task}.png in ``out_dir`` (one per task with matched messages)."""
-    from socialego_core.calibration_plot import plot_reliability  # matplotlib: report only
-
-    paths = []
-    for task, (y, variants) in variant_probabilities(forecasts, truth, labels, calibration).items():
-        if len(y):
-            path = out_dir / f"reliability_{task}.png"
-            paths.append(plot_reliability({task: (y, variants)}, path, f"published {task}"))
-    return paths
 
 
 def calibration_lines(calibration: dict[str, Any] | None, note: str = "") -> list[str]:

@@ -11,13 +11,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from socialego_core.calibration_plot import plot_reliability
 from socialego_core.labels import TASKS
 
 from .calibration import (
     calibration_lines,
     model_calibration,
-    plot_calibration,
     published_labels,
+    variant_probabilities,
 )
 from .evaluation import UNKNOWN, BagEvaluation, latency_summary
 from .typestore import INTENTS_TOPIC, POSES_TOPIC
@@ -115,6 +116,19 @@ def _plot_latency(evaluation: BagEvaluation, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _plot_reliability(evaluation: BagEvaluation, out: Path) -> None:
+    """reliability_{task}.png per task with matched messages (variants as in the table)."""
+    per_task = variant_probabilities(
+        evaluation.forecasts,
+        evaluation.truth,
+        published_labels(evaluation.model, evaluation.truth),
+        model_calibration(evaluation.model)[0],
+    )
+    for task, (labels, variants) in per_task.items():
+        if len(labels):
+            plot_reliability({task: (labels, variants)}, out / f"reliability_{task}.png", task)
+
+
 def write_report(
     evaluation: BagEvaluation, out_dir: str | Path, *, title: str = "SocialEgo bag evaluation"
 ) -> Path:
@@ -169,13 +183,7 @@ def write_report(
         n = scores["intent"].get("n", 0)
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
     if m.get("calibration"):
-        plot_calibration(
-            evaluation.forecasts,
-            evaluation.truth,
-            published_labels(evaluation.model, evaluation.truth),
-            model_calibration(evaluation.model)[0],
-            out,
-        )
+        _plot_reliability(evaluation, out)
     lines += calibration_lines(m.get("calibration"), m.get("calibration_model", ""))
     timing = data["timing"]
     lines += [
