@@ -500,7 +500,7 @@ def test_report_measures_the_recorded_calibration_before_and_after(tmp_path):
     assert measures["intent"]["uncalibrated"]["nll"] == pytest.approx(np.log(3))
     assert "temperature" in result.metrics["calibration_model"]
     text = write_report(result, tmp_path / "report").read_text(encoding="utf-8")
-    assert "| intent | uncalibrated | 11 |" in text and "| action | quality | 11 |" in text
+    assert "| intent | uncalibrated | 11 |" in text and "| action | quality | 11 | - |" in text
     for task in TASKS:
         assert (tmp_path / "report" / f"reliability_{task}.png").read_bytes()[:4] == b"\x89PNG"
 

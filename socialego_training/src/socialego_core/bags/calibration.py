@@ -113,7 +113,8 @@ def calibration_lines(calibration: dict[str, Any] | None, note: str = "") -> lis
         "Every matched message. `published`: as published; `uncalibrated`: the model's softmax "
         "behind them (the recorded calibration inverted; absent when the model has none or it "
         "cannot be inverted); `quality`: published, discounted by the message's `input_quality` "
-        "and `stale` (see docs/calibration.md). ECE / NLL / Brier: lower is better."
+        "and `stale` (see docs/calibration.md; a stale message becomes uniform, so its arg-max "
+        "means nothing and the row has no accuracy). ECE / NLL / Brier: lower is better."
         + (f" Here {note}." if note else ""),
         "",
         "| task | variant | messages | accuracy % | ECE | NLL | Brier |",
@@ -122,10 +123,9 @@ def calibration_lines(calibration: dict[str, Any] | None, note: str = "") -> lis
     for task, variants in calibration.items():
         for variant, m in variants.items():
             cells = [f"{m[k]:.4f}".replace("nan", "-") for k in ("ece", "nll", "brier")]
+            accuracy = "-" if variant == "quality" else pct(m["accuracy"])
             lines.append(
-                f"| {task} | {variant} | {m['n']} | {pct(m['accuracy'])} | "
-                + " | ".join(cells)
-                + " |"
+                f"| {task} | {variant} | {m['n']} | {accuracy} | " + " | ".join(cells) + " |"
             )
     drawn = [t for t, variants in calibration.items() if variants["published"]["n"]]
     lines += ["", *(f"![reliability {t}](reliability_{t}.png)" for t in drawn), ""]
