@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conftest import SHIPPED_MODEL
-from socialego_core.artifact import load_artifact
-
 
 def strings(value, where: str = "metadata") -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
@@ -20,8 +17,8 @@ def strings(value, where: str = "metadata") -> Iterator[tuple[str, str]]:
         yield where, value
 
 
-def test_shipped_artifact_names_its_data_and_records_no_machine_path():
-    metadata = load_artifact(SHIPPED_MODEL)["metadata"]
+def test_shipped_artifact_names_its_data_and_records_no_machine_path(predictor):
+    metadata = predictor.metadata  # the shipped model (conftest)
     data = metadata["training_data"]
     assert data["name"] == "synth3000_v11"
     assert len(data["content_sha256"]) == 64
