@@ -164,21 +164,9 @@ def calibrate_model(
     return fit_calibration(logits, labels, method, record)
 
 
-def calibrate_artifact(
-    model: nn.Module,
-    source: str | Path,
-    out: str | Path,
-    dataset: PoseWindowDataset,
-    method: str,
-    record: Mapping[str, Any],
-    settings: Sequence[tuple[float, float]] = ((0.0, 0.0),),
-    seed: int = DEFAULT_EVAL_SEED,
-    device: torch.device | str = "cpu",
-) -> Calibration:
-    """Fit on ``dataset`` and write ``source`` with the calibration to ``out`` (weights kept)."""
-    calibration = calibrate_model(model, dataset, method, record, settings, seed, device)
+def calibrate_artifact(source: str | Path, out: str | Path, calibration: Calibration) -> None:
+    """Write the artifact ``source`` with ``calibration`` to ``out`` (weights kept)."""
     write_calibration(source, out, calibration.to_metadata())
-    return calibration
 
 
 def compare_methods(

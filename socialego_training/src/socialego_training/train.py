@@ -294,7 +294,7 @@ def train(
     """Train (or resume) a run in ``cfg.out_dir``; returns the best model and the history."""
     from tqdm import tqdm
 
-    from socialego_training.calibrate import calibrate_artifact, data_record
+    from socialego_training.calibrate import calibrate_artifact, calibrate_model, data_record
     from socialego_training.evaluate import predict_dataset
     from socialego_training.export import export_student
     from socialego_training.metrics import task_metrics
@@ -415,17 +415,10 @@ def train(
         rates = ((cfg.joint_rate, cfg.frame_rate),)
         split = (data_summary or {}).get("validation_source", cfg.val_split)
         record = data_record(cfg.data_root, split, val_set, rates, cfg.eval_corruption_seed)
-        calibration = calibrate_artifact(
-            best_model,
-            run_dir / BEST,
-            run_dir / BEST,
-            val_set,
-            cfg.calibration,
-            record,
-            rates,
-            cfg.eval_corruption_seed,
-            device,
+        calibration = calibrate_model(
+            best_model, val_set, cfg.calibration, record, rates, cfg.eval_corruption_seed, device
         )
+        calibrate_artifact(run_dir / BEST, run_dir / BEST, calibration)
         log(f"calibration ({calibration.method}) fitted on {len(val_set)} validation windows")
     result = TrainResult(
         run_dir=run_dir,

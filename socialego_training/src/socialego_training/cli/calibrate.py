@@ -60,7 +60,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from socialego_core.artifact import resolve_device
     from socialego_core.calibration import METHODS
 
-    from socialego_training.calibrate import calibrate_artifact, data_record
+    from socialego_training.calibrate import calibrate_artifact, calibrate_model, data_record
 
     from .student import _load_eval_data, _load_model_and_meta
 
@@ -72,9 +72,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     dataset = _load_eval_data(args, spec, args.dataset or labels.dataset)
     settings = _fit_settings(args.fit_corruption, meta)
     record = data_record(args.data_root, args.split, dataset, settings, args.seed)
-    calibration = calibrate_artifact(
-        model, path, args.out, dataset, args.method, record, settings, args.seed, device
-    )
+    calibration = calibrate_model(model, dataset, args.method, record, settings, args.seed, device)
+    calibrate_artifact(path, args.out, calibration)
     print(f"wrote {args.out} (version {meta['version']}, calibration {calibration.method})")
     for task, entry in calibration.to_metadata()["tasks"].items():
         fit = calibration.extra["fit_measures"][task]

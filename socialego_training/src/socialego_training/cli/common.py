@@ -22,6 +22,22 @@ def data_args(parser: argparse.ArgumentParser, split: str = "test") -> None:
     parser.add_argument("--skip-bad", action="store_true", help="skip and list broken files")
 
 
+def add_config_command(
+    subparsers, name: str, help: str, config_cls: type, func: Callable[[Any], int]
+) -> argparse.ArgumentParser:
+    """A subcommand configured by a config dataclass: ``--config YAML`` plus one flag per field
+    (defaults < YAML < flags)."""
+    from socialego_training.config import add_config_args
+
+    p = subparsers.add_parser(name, help=help)
+    p.add_argument(
+        "--config", help=f"YAML file with {config_cls.__name__} fields (flags override it)"
+    )
+    add_config_args(p, config_cls)
+    p.set_defaults(func=func)
+    return p
+
+
 def run_resumable(train_fn: Callable[[Any], Any], cfg: Any) -> Any | None:
     """``train_fn(cfg)``; None (after saying how to resume) when the run was interrupted."""
     # imported when a command runs (CLI edge): the training loop pulls in torch

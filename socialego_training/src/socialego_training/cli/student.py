@@ -10,7 +10,14 @@ import json
 import sys
 from pathlib import Path
 
-from .common import INTERRUPTED_EXIT, best_summary, data_args, device_arg, run_resumable
+from .common import (
+    INTERRUPTED_EXIT,
+    add_config_command,
+    best_summary,
+    data_args,
+    device_arg,
+    run_resumable,
+)
 
 
 def _load_eval_data(args, spec, dataset: str):
@@ -46,13 +53,10 @@ def _load_model_and_meta(path: str):
 
 
 def add_train(subparsers) -> None:
-    from socialego_training.config import add_config_args
     from socialego_training.train import TrainConfig
 
-    p = subparsers.add_parser("train", help="train the student (or SocialEgoNet) without a teacher")
-    p.add_argument("--config", help="YAML file with TrainConfig fields (flags override it)")
-    add_config_args(p, TrainConfig)
-    p.set_defaults(func=run_train)
+    help = "train the student (or SocialEgoNet) without a teacher"
+    add_config_command(subparsers, "train", help, TrainConfig, run_train)
 
 
 def run_train(args) -> int:

@@ -11,7 +11,7 @@ import dataclasses
 
 from socialego_training.study_config import StudyConfig
 
-from .common import INTERRUPTED_EXIT, best_summary, run_resumable
+from .common import INTERRUPTED_EXIT, add_config_command, best_summary, run_resumable
 
 
 def _csv(kind):
@@ -22,13 +22,10 @@ def _csv(kind):
 
 
 def add_train_teacher(subparsers) -> None:
-    from socialego_training.config import add_config_args
     from socialego_training.teacher_config import TeacherTrainConfig
 
-    p = subparsers.add_parser("train-teacher", help="train the SocialC3D teacher (clean input)")
-    p.add_argument("--config", help="YAML file with TeacherTrainConfig fields (flags override it)")
-    add_config_args(p, TeacherTrainConfig)
-    p.set_defaults(func=run_train_teacher)
+    help = "train the SocialC3D teacher (clean input)"
+    add_config_command(subparsers, "train-teacher", help, TeacherTrainConfig, run_train_teacher)
 
 
 def run_train_teacher(args) -> int:
@@ -47,15 +44,10 @@ def run_train_teacher(args) -> int:
 
 
 def add_distill(subparsers) -> None:
-    from socialego_training.config import add_config_args
     from socialego_training.distill import DistillConfig, distill_defaults
 
-    p = subparsers.add_parser(
-        "distill", help="train the student with a frozen teacher (--method none|kd|infonce)"
-    )
-    p.add_argument("--config", help="YAML file with DistillConfig fields (flags override it)")
-    add_config_args(p, DistillConfig)
-    p.set_defaults(func=run_distill)
+    help = "train the student with a frozen teacher (--method none|kd|infonce)"
+    p = add_config_command(subparsers, "distill", help, DistillConfig, run_distill)
     p.epilog = f"defaults differing from 'train': {distill_defaults()}"
 
 
