@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from socialego_core import topics
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "harness"))  # footage + node process harness
@@ -131,8 +132,8 @@ def _bench_intent_people(people: int, args) -> None:
         {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64},
     )
     client = RosClient(domain)
-    pub = client.node.create_publisher(WholeBodyPoseArray, "/socialego/poses", 10)
-    intents = client.collect(SocialIntentArray, "/socialego/intents")
+    pub = client.node.create_publisher(WholeBodyPoseArray, topics.absolute(topics.POSES), 10)
+    intents = client.collect(SocialIntentArray, topics.absolute(topics.INTENTS))
     diags = client.collect(DiagnosticArray, "/diagnostics")
     client.spin_until(lambda: pub.get_subscription_count() > 0 and intents, 90)
     sent: dict[tuple[int, int], float] = {}
@@ -145,7 +146,9 @@ def _bench_intent_people(people: int, args) -> None:
             seen.add(key)
             latencies.append(time.monotonic() - sent[key])
 
-    client.node.create_subscription(SocialIntentArray, "/socialego/intents", on_intent, 10)
+    client.node.create_subscription(
+        SocialIntentArray, topics.absolute(topics.INTENTS), on_intent, 10
+    )
     duration, rate = args.intent_seconds, 30.0
     start = time.monotonic()
     i = 0
@@ -265,7 +268,7 @@ def bench_end_to_end(args) -> None:
         # reliable, depth 1: the newest image always arrives whole (a 921 kB best-effort image
         # can lose fragments on loopback under load); older ones are still dropped when busy
         {"max_persons": 3, "diagnostics_period_s": 1.0, "image_reliability": "reliable"},
-        {"image": "/camera/image_raw"},
+        {"image": topics.CAMERA_IMAGE},
     )
     intent = NodeProcess(
         "socialego_inference",
@@ -274,16 +277,19 @@ def bench_end_to_end(args) -> None:
         {"inference_rate_hz": 30.0},
     )
     client = RosClient(domain)
-    pub = client.node.create_publisher(Image, "/camera/image_raw", 1)
-    poses = client.collect(WholeBodyPoseArray, "/socialego/poses")
+    pub = client.node.create_publisher(Image, topics.CAMERA_IMAGE, 1)
+    poses = client.collect(WholeBodyPoseArray, topics.absolute(topics.POSES))
     intents_rx: list[tuple[float, object]] = []
     client.node.create_subscription(
-        SocialIntentArray, "/socialego/intents", lambda m: intents_rx.append((time.time(), m)), 10
+        SocialIntentArray,
+        topics.absolute(topics.INTENTS),
+        lambda m: intents_rx.append((time.time(), m)),
+        10,
     )
     client.spin_until(
         lambda: (
             pub.get_subscription_count() > 0
-            and client.node.count_publishers("/socialego/intents") > 0
+            and client.node.count_publishers(topics.absolute(topics.INTENTS)) > 0
         ),
         120,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from socialego_core import topics
 from socialego_inference.params import NODE_PARAMS
 
 NOT_GIVEN = ""
@@ -63,7 +64,7 @@ EVAL_ARGUMENTS: tuple[ParameterArgument, ...] = (
 # Launch arguments every launch file declares (name, default, description).
 COMMON_ARGUMENTS = (
     ("log_level", "info", "log level of every node"),
-    ("image_topic", "/camera/image_raw", "camera image topic (compressed: <topic>/compressed)"),
+    ("image_topic", topics.CAMERA_IMAGE, "camera image topic (compressed: <topic>/compressed)"),
     ("enable_gaze", "false", "start the gaze/face feature node"),
     (
         "params_file",

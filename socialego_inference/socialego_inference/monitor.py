@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     parser = argparse.ArgumentParser(prog="intent_monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--start-nodes", action="store_true", help="start pose + intent nodes")
-    parser.add_argument("--topic", default="/camera/image_raw", help="camera image topic")
+    parser.add_argument("--topic", default=topics.CAMERA_IMAGE, help="camera image topic")
     parser.add_argument("--model", default="", help="student artifact (--start-nodes)")
     parser.add_argument("--params-file", default="", help="ROS parameter YAML (--start-nodes)")
     args = parser.parse_args(remove_ros_args(argv)[1:])

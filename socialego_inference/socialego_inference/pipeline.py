@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from socialego_core import topics
 from socialego_core.bags.io import bag_topics
 from socialego_core.topics import IMAGE_TYPES
 
@@ -63,7 +64,7 @@ class NodeProcesses:
         sim_time: bool = True,
         model_path: str = "",
         params_file: str = "",
-        image_topic: str = "/camera/image_raw",
+        image_topic: str = topics.CAMERA_IMAGE,
         log_path: Path | None = None,
         extra_ros_args: list[str] | None = None,
         all_frames: bool = True,

@@ -15,6 +15,7 @@ BEHAVIOUR_GREET = "socialego/behaviour/greet"  # std_msgs/String
 BEHAVIOUR_ALERT = "socialego/behaviour/alert"  # std_msgs/String
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray (absolute, as ROS tools expect)
 IMAGE = "image"  # sensor_msgs/Image, remapped to the camera topic
+CAMERA_IMAGE = "/camera/image_raw"  # the usual camera topic: launch and tool defaults, bags
 IMAGE_COMPRESSED = "image/compressed"  # sensor_msgs/CompressedImage
 
 # message types of camera images in bags

@@ -14,17 +14,19 @@ from pathlib import Path
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from socialego_core import topics
+
 MSG_PACKAGE = "socialego_msgs"
 
-# Topic names shared by the bag tools, the replay tool and the nodes' defaults.
-IMAGE_TOPIC = "/camera/image_raw"
-POSES_TOPIC = "/socialego/poses"
-INTENTS_TOPIC = "/socialego/intents"
-MODEL_INFO_TOPIC = "/socialego/model_info"
-GROUND_TRUTH_TOPIC = "/socialego/ground_truth"
+# Topic names in bags (absolute): those of socialego_core.topics in the root namespace.
+IMAGE_TOPIC = topics.CAMERA_IMAGE
+POSES_TOPIC = topics.absolute(topics.POSES)
+INTENTS_TOPIC = topics.absolute(topics.INTENTS)
+MODEL_INFO_TOPIC = topics.absolute(topics.MODEL_INFO)
+GROUND_TRUTH_TOPIC = topics.absolute(topics.GROUND_TRUTH)
 # Ground-truth boxes/keypoints of each labelled person, so that the tracker's own track ids can be
 # matched to the labelled people by box overlap when a camera bag is replayed.
-GROUND_TRUTH_POSES_TOPIC = "/socialego/ground_truth_poses"
+GROUND_TRUTH_POSES_TOPIC = topics.absolute(topics.GROUND_TRUTH_POSES)
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 POSES_TYPE = f"{MSG_PACKAGE}/msg/WholeBodyPoseArray"
