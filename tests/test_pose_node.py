@@ -276,7 +276,7 @@ def test_gaze_node_matches_poses_by_header():
         assert [g.track_id for g in out.people] == ["7"]
         assert out.people[0].mutual_gaze_probability > 0.5
         assert list(out.people[0].head_point) == pytest.approx([320, 100])
-        assert node.alive() and "[bad_pose]" in node.log()
+        assert node.alive() and "[wrong_length]" in node.log()
     finally:
         client.close()
         node.stop()
