@@ -18,16 +18,14 @@ runner exits at once with the bridge's message (what to install) instead of star
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 import rclpy
 from rclpy.executors import (
-    ExternalShutdownException,
     MultiThreadedExecutor,
     SingleThreadedExecutor,
 )
-from socialego_ros.main import autostart
+from socialego_ros.main import autostart, shut_down, spin_until_shutdown
 
 
 def missing_hri_msgs() -> str | None:
@@ -93,21 +91,17 @@ def main(argv: list[str] | None = None) -> None:
         if options.threads <= 1
         else MultiThreadedExecutor(num_threads=options.threads)
     )
-    try:
+
+    def run() -> None:
         for node in nodes:
             autostart(node)
             executor.add_node(node)
         executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+
+    try:
+        spin_until_shutdown(run)
     finally:
-        # shutting down: a further SIGINT (launch forwards one) must not interrupt the cleanup
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        executor.shutdown()
-        for node in nodes:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        shut_down(nodes, executor)
 
 
 if __name__ == "__main__":
