@@ -21,10 +21,8 @@ import argparse
 import sys
 
 import rclpy
-from rclpy.executors import (
-    MultiThreadedExecutor,
-    SingleThreadedExecutor,
-)
+from rclpy.executors import SingleThreadedExecutor
+from socialego_ros.executors import StarvationFreeExecutor
 from socialego_ros.main import autostart, shut_down, spin_until_shutdown
 
 
@@ -55,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         "--threads",
         type=int,
         default=1,
-        help="executor threads (1 = SingleThreadedExecutor, the default: with the multi-threaded "
-        "executor the intent node under sim time intermittently stopped ticking in replays)",
+        help="executor threads (1 = SingleThreadedExecutor, the default; more: a multi-threaded "
+        "executor that waits until a worker started each callback, see socialego_ros.executors)",
     )
     options = parser.parse_args(ros_args[1:])
     if options.hri_bridge:
@@ -89,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     executor = (
         SingleThreadedExecutor()
         if options.threads <= 1
-        else MultiThreadedExecutor(num_threads=options.threads)
+        else StarvationFreeExecutor(num_threads=options.threads)
     )
 
     def run() -> None:
