@@ -48,6 +48,8 @@ class InProcessIntentNode:
         self.node.pub.publish = keep
 
     def poses(self, msg) -> None:
+        """Deliver a pose array at the instant it is stamped (a camera without latency)."""
+        self.now = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         self.node.on_poses(msg)
 
     def tick(self, now: float):

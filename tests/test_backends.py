@@ -7,6 +7,7 @@ the ONNX backends are checked with tiny ONNX models built here whose outputs are
 from __future__ import annotations
 
 import math
+import struct
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +20,7 @@ from socialego_perception.backends.base import OUTPUT_LAYOUT
 from socialego_perception.conversions import (
     ImageConversionError,
     compressed_to_rgb,
+    declared_size,
     fill_image_msg,
     image_to_rgb,
 )
@@ -31,19 +33,19 @@ IDX = {name: i for i, name in enumerate(COCO_WHOLEBODY133.joint_names)}
 # -- conversions ------------------------------------------------------------------------------
 def test_every_supported_encoding_round_trips_to_rgb():
     rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 255, size=(7, 5, 3), dtype=np.uint8)
+    rgb = rng.integers(0, 255, size=(17, 19, 3), dtype=np.uint8)
     for encoding in ("rgb8", "bgr8", "rgba8"):
         msg = fill_image_msg(SimpleNamespace(), rgb, encoding)
         np.testing.assert_array_equal(image_to_rgb(msg), rgb)
     mono = image_to_rgb(fill_image_msg(SimpleNamespace(), rgb, "mono8"))
-    assert mono.shape == (7, 5, 3) and (mono[..., 0] == mono[..., 2]).all()
+    assert mono.shape == (17, 19, 3) and (mono[..., 0] == mono[..., 2]).all()
 
 
 def test_row_padding_in_step_is_skipped():
-    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    padded = np.zeros((2, 16), dtype=np.uint8)
-    padded[:, :9] = rgb.reshape(2, 9)
-    msg = SimpleNamespace(encoding="rgb8", height=2, width=3, step=16, data=padded.tobytes())
+    rgb = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)
+    padded = np.zeros((16, 64), dtype=np.uint8)
+    padded[:, :48] = rgb.reshape(16, 48)
+    msg = SimpleNamespace(encoding="rgb8", height=16, width=16, step=64, data=padded.tobytes())
     np.testing.assert_array_equal(image_to_rgb(msg), rgb)
 
 
@@ -55,10 +57,13 @@ def test_row_padding_in_step_is_skipped():
         ({"data": b"\x00" * 10}, "image data has 10 bytes"),
         ({"step": 2}, "step 2 is smaller"),
         ({"width": 0}, "image size must be positive"),
+        ({"data": b"\x00" * (32 * 32 * 3 + 1)}, "image data has 3073 bytes, expected"),
+        ({"width": 8, "step": 24}, "8x32 is smaller than 16 px a side"),
+        ({"width": 20000, "height": 20000}, "20000x20000 = 400000000 pixels, more than"),
     ],
 )
 def test_bad_images_raise_named_errors(fields, message):
-    msg = fill_image_msg(SimpleNamespace(), np.zeros((4, 4, 3), np.uint8), "rgb8")
+    msg = fill_image_msg(SimpleNamespace(), np.zeros((32, 32, 3), np.uint8), "rgb8")
     for key, value in fields.items():
         setattr(msg, key, value)
     with pytest.raises(ImageConversionError, match=message):
@@ -75,10 +80,40 @@ def test_compressed_jpeg_and_png_decode_and_garbage_is_rejected():
         out = compressed_to_rgb(SimpleNamespace(format=ext[1:], data=buf.tobytes()))
         assert out.shape == rgb.shape
         assert abs(int(out[20, 10, 0]) - 255) < 10 and int(out[20, 10, 2]) < 10
-    with pytest.raises(ImageConversionError, match="cannot decode"):
+    with pytest.raises(ImageConversionError, match="cannot read the size"):
         compressed_to_rgb(SimpleNamespace(format="jpeg", data=b"not a jpeg at all"))
     with pytest.raises(ImageConversionError, match="no data"):
         compressed_to_rgb(SimpleNamespace(format="jpeg", data=b""))
+
+
+def jpeg_bomb(width: int = 20000, height: int = 20000) -> bytes:
+    """A small real JPEG whose frame header is patched to declare ``width`` x ``height``."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
+    data = bytearray(buf.tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_declared_sizes_are_read_without_decoding():
+    import cv2
+
+    assert declared_size(jpeg_bomb(1234, 567)) == (1234, 567)
+    ok, png = cv2.imencode(".png", np.zeros((21, 33, 3), np.uint8))
+    assert declared_size(png.tobytes()) == (33, 21)
+    png_bomb = bytearray(png.tobytes())
+    png_bomb[16:24] = struct.pack(">II", 30000, 30000)
+    for data in (jpeg_bomb(), bytes(png_bomb)):
+        with pytest.raises(ImageConversionError, match="more than max_image_pixels") as info:
+            compressed_to_rgb(SimpleNamespace(format="jpeg", data=data))
+        assert info.value.kind == "image_too_large"
+    with pytest.raises(ImageConversionError, match="smaller than 16 px"):
+        compressed_to_rgb(SimpleNamespace(format="jpeg", data=jpeg_bomb(8, 8)))
+    ok, small = cv2.imencode(".jpg", np.zeros((300, 400, 3), np.uint8))
+    with pytest.raises(ImageConversionError, match="400x300 = 120000 pixels"):
+        compressed_to_rgb(SimpleNamespace(format="jpeg", data=small.tobytes()), max_pixels=100_000)
 
 
 # -- by-name mapping --------------------------------------------------------------------------

@@ -161,3 +161,30 @@ def test_calibrated_engine_equals_the_offline_calibrated_outputs(predictor, tmp_
             assert np.abs(again - p).max() <= PROB_TOLERANCE, task
         compared += 1
     assert compared > 20
+
+
+def test_a_stamp_from_the_future_ages_from_its_arrival(predictor):
+    """A track stamped ahead of the clock turns stale and expires on the arrival time, like the
+    reference; a track stamped normally beside it is unaffected."""
+    online = OnlineConfig(stale_after_s=0.5, max_track_gap_s=1.0, min_frames=1)
+    fast = IntentEngine(predictor, online)
+    ref = ReferenceIntentEngine(predictor, online)
+    for k in range(6):
+        now = 20.0 + k / 30
+        for engine in (fast, ref):
+            kp = moving_body(np.random.default_rng(k), 100.0)
+            engine.add_pose("future", now + 3.0, kp, 640.0, 480.0, 2, received_s=now)
+            engine.add_pose("normal", now, kp, 640.0, 480.0, 2, received_s=now)
+        assert_same_tick(fast.tick(now), ref.tick(now), f"frame {k}")
+    last = 20.0 + 5 / 30
+    results = {}
+    for dt in (0.2, 0.7, 1.2):
+        a, b = fast.tick(last + dt), ref.tick(last + dt)
+        assert_same_tick(a, b, f"dt {dt}")
+        results[dt] = a
+    stale = dict(zip(results[0.2].intents.track_ids, results[0.2].intents.stale.tolist()))
+    assert stale == {"future": False, "normal": False}
+    stale = dict(zip(results[0.7].intents.track_ids, results[0.7].intents.stale.tolist()))
+    assert stale == {"future": True, "normal": True}  # not fresh until its stamp 3 s ahead
+    assert sorted(results[1.2].expired) == ["future", "normal"]
+    assert results[1.2].intents is None

@@ -26,7 +26,7 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 from socialego_core import topics
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import SocialEgoLifecycleNode
-from socialego_ros.pose_reader import pose_keypoints
+from socialego_ros.pose_reader import read_pose_array, short_id
 from socialego_ros.qos import LATCHED, RELIABLE_OUT, qos_profile
 from std_msgs.msg import Bool, String
 
@@ -208,20 +208,25 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         cfg, hri = self.cfg, self.hri
         bodies: list[str] = []
         persons: list[str] = []
-        for pose in msg.poses:
+        readings, problems = read_pose_array(msg)
+        for problem in problems:
+            self.warn_throttled(problem.kind, problem.text)
+        for reading in readings:
+            pose = reading.pose
             try:
                 body = body_id(pose.track_id, cfg["body_id_prefix"])
                 if cfg["publish_skeletons"]:
-                    keypoints, layout = pose_keypoints(pose)
                     points = skeleton2d_points(
-                        keypoints, layout.code, pose.image_width, pose.image_height
+                        reading.keypoints, reading.layout.code, pose.image_width, pose.image_height
                     )
             except ValueError as exc:
                 kind = getattr(exc, "kind", "bad_pose")
-                self.warn_throttled(kind, f"pose of track {pose.track_id!r} skipped: {exc}")
+                self.warn_throttled(kind, f"pose of track {short_id(pose.track_id)} skipped: {exc}")
                 continue
             if body in bodies:
-                self.warn_throttled("duplicate_track", f"track {pose.track_id!r} twice in a frame")
+                self.warn_throttled(
+                    "duplicate_track", f"track {short_id(pose.track_id)} twice in a frame"
+                )
                 continue
             bodies.append(body)
             if cfg["publish_skeletons"]:
@@ -232,7 +237,8 @@ class HriBridgeNode(SocialEgoLifecycleNode):
                     )
                     self.skeleton_pubs[body] = pub
                 skeleton = hri.Skeleton2D()
-                skeleton.header = msg.header
+                skeleton.header.stamp = reading.source.stamp
+                skeleton.header.frame_id = reading.source.frame_id
                 skeleton.skeleton = [
                     hri.NormalizedPointOfInterest2D(x=float(x), y=float(y), c=float(c))
                     for x, y, c in points.tolist()

@@ -21,6 +21,11 @@ PROBABILITY_FIELDS = {
 }
 
 
+def not_after(stamp: Time, now: Time) -> Time:
+    """``stamp``, or ``now`` if the stamp is later (outputs are never stamped in the future)."""
+    return now if (stamp.sec, stamp.nanosec) > (now.sec, now.nanosec) else stamp
+
+
 class IntentMessageBuilder:
     """Builds the intent messages of one model (its labels, window and version are constant)."""
 
@@ -31,12 +36,14 @@ class IntentMessageBuilder:
 
     def array(self, result: TickResult, now: Time) -> SocialIntentArray:
         """One SocialIntentArray per tick; its header is the newest intent's header (the input
-        it came from), or ``now`` for a heartbeat without tracks."""
+        it came from), or ``now`` for a heartbeat without tracks. No header is ever later than
+        ``now`` (a pose stamped in the future gives ``now``)."""
         out = SocialIntentArray()
         if result.intents is None:
-            out.header.stamp = now if result.newest_stamp is None else time_msg(result.newest_stamp)
+            newest = result.newest_stamp
+            out.header.stamp = now if newest is None else not_after(time_msg(newest), now)
             return out
-        out.intents = self.intents(result)
+        out.intents = self.intents(result, now)
         newest = max(
             range(len(out.intents)),
             key=lambda i: (out.intents[i].header.stamp.sec, out.intents[i].header.stamp.nanosec),
@@ -45,7 +52,8 @@ class IntentMessageBuilder:
         out.header.frame_id = out.intents[newest].header.frame_id
         return out
 
-    def intents(self, result: TickResult) -> list[SocialIntent]:
+    def intents(self, result: TickResult, now: Time) -> list[SocialIntent]:
+        """One SocialIntent per track, each with the header of that track's newest pose."""
         batch = result.intents
         blobs = {}
         for task in TASKS:
@@ -63,10 +71,10 @@ class IntentMessageBuilder:
         ):
             msg = SocialIntent()
             if source is not None:  # the header of the track's newest pose: exact stamp
-                msg.header.stamp = source.stamp
+                msg.header.stamp = not_after(source.stamp, now)
                 msg.header.frame_id = source.frame_id
             else:
-                msg.header.stamp = time_msg(stamps[i])
+                msg.header.stamp = not_after(time_msg(stamps[i]), now)
             msg.track_id = tid
             msg.person_id = person
             msg.intent = intent[i] + 1

@@ -14,7 +14,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from socialego_core import topics
 from socialego_core.artifact import ArtifactError, StudentPredictor
@@ -24,9 +23,8 @@ from socialego_core.layouts import get_layout
 from socialego_core.track_buffers import AddResult, OnlineConfig
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import Ema, SocialEgoLifecycleNode
-from socialego_ros.pose_reader import pose_keypoints
+from socialego_ros.pose_reader import read_pose_array, short_id
 from socialego_ros.qos import LATCHED, RELIABLE_OUT, qos_profile
-from socialego_ros.stamps import stamp_seconds
 
 from socialego_inference.intent_messages import IntentMessageBuilder
 from socialego_inference.params import INTENT_PARAMS
@@ -195,51 +193,47 @@ class IntentNode(SocialEgoLifecycleNode):
             return
         self.note_input()
         self.poses_in += 1
-        for pose in msg.poses:
-            if (
-                pose.track_state == WholeBodyPose.TRACK_STATE_COASTING
-                and not self.cfg["use_coasting"]
-            ):
-                continue  # no new evidence: the buffers repeat the last pose by themselves
-            if not pose.track_id:
-                self.warn_throttled("empty_track_id", "pose without track_id skipped")
-                continue
-            # each pose carries its own header (copied from its image); trust it first
-            has_own = pose.header.stamp.sec or pose.header.stamp.nanosec
-            header = pose.header if has_own else msg.header
-            if not header.frame_id:
-                header.frame_id = msg.header.frame_id
+        now_s = self.now_s()
+        readings, problems = read_pose_array(
+            msg, now_s, self.cfg["max_stamp_offset_s"], skip=self._skip
+        )
+        for problem in problems:
+            self.warn_throttled(problem.kind, problem.text)
+        for r in readings:
             try:
-                keypoints, layout = pose_keypoints(pose)
                 result = self.engine.add_pose(
-                    pose.track_id,
-                    stamp_seconds(header.stamp),
-                    keypoints,
-                    float(pose.image_width),
-                    float(pose.image_height),
-                    layout.code,
-                    person_id=pose.person_id,
-                    source=header,
+                    r.track_id,
+                    r.stamp_s,
+                    r.keypoints,
+                    float(r.pose.image_width),
+                    float(r.pose.image_height),
+                    r.layout.code,
+                    person_id=r.pose.person_id,
+                    source=r.source,
+                    received_s=now_s,
                 )
             except ValueError as exc:
                 kind = getattr(exc, "kind", "bad_pose")
-                self.warn_throttled(kind, f"pose of track '{pose.track_id}' skipped: {exc}")
+                self.warn_throttled(kind, f"pose of track {short_id(r.track_id)} skipped: {exc}")
                 continue
-            if not np.isfinite(keypoints).all():
-                self.warn_throttled(
-                    "non_finite", f"track '{pose.track_id}': NaN/inf keypoints treated as unseen"
-                )
             if result is AddResult.RESET_BACKWARDS:
                 self.warn_throttled(
                     "time_backwards",
-                    f"track '{pose.track_id}': pose stamp went back in time; track restarted",
+                    f"track {short_id(r.track_id)}: pose stamp went back in time; track restarted",
                 )
             elif result is AddResult.EVICTED_OTHER:
                 self.warn_throttled(
                     "too_many_tracks",
                     f"more than max_tracks={self.cfg['max_tracks']} tracks: dropped the oldest",
                 )
-        self.note_latency(msg.header.stamp)
+            self.note_latency(r.source.stamp)
+
+    def _skip(self, pose: WholeBodyPose) -> bool:
+        """COASTING poses carry no new evidence (the buffers repeat the last pose by
+        themselves) unless use_coasting."""
+        return (
+            pose.track_state == WholeBodyPose.TRACK_STATE_COASTING and not self.cfg["use_coasting"]
+        )
 
     def on_tick(self) -> None:
         if not self.active:

@@ -46,6 +46,14 @@ INTENT_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         live=True,
     ),
     ParamSpec(
+        "max_stamp_offset_s",
+        5.0,
+        "refuse a pose stamped farther than this from the node clock, past or future (s)",
+        low=0.01,
+        high=1e6,
+        live=True,
+    ),
+    ParamSpec(
         "use_coasting", False, "feed coasting (unmatched) tracker poses to the buffers", live=True
     ),
     ParamSpec(

@@ -68,6 +68,7 @@ class NodeProcesses:
         log_path: Path | None = None,
         extra_ros_args: list[str] | None = None,
         all_frames: bool = True,
+        threads: int = 1,
     ) -> None:
         unknown = set(nodes) - {"pose", "intent"}
         if unknown or "intent" not in nodes:
@@ -80,6 +81,7 @@ class NodeProcesses:
         self.all_frames = all_frames
         self.image_topic = image_topic
         self.extra_ros_args = list(extra_ros_args or [])
+        self.threads = threads  # socialego_all --threads (1: the single-threaded executor)
         if log_path is None:
             handle, name = tempfile.mkstemp(prefix="socialego_nodes_", suffix=".log")
             os.close(handle)
@@ -91,6 +93,8 @@ class NodeProcesses:
         cmd = [executable("socialego_inference", "socialego_all")]
         if "pose" not in self.nodes:
             cmd.append("--no-pose")
+        if self.threads != 1:
+            cmd += ["--threads", str(self.threads)]
         cmd += ["--ros-args", "-p", f"use_sim_time:={'true' if self.sim_time else 'false'}"]
         if self.params_file:
             cmd += ["--params-file", self.params_file]

@@ -18,16 +18,12 @@ runner exits at once with the bridge's message (what to install) instead of star
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 import rclpy
-from rclpy.executors import (
-    ExternalShutdownException,
-    MultiThreadedExecutor,
-    SingleThreadedExecutor,
-)
-from socialego_ros.main import autostart
+from rclpy.executors import SingleThreadedExecutor
+from socialego_ros.executors import StarvationFreeExecutor
+from socialego_ros.main import autostart, shut_down, spin_until_shutdown
 
 
 def missing_hri_msgs() -> str | None:
@@ -57,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         "--threads",
         type=int,
         default=1,
-        help="executor threads (1 = SingleThreadedExecutor, the default: with the multi-threaded "
-        "executor the intent node under sim time intermittently stopped ticking in replays)",
+        help="executor threads (1 = SingleThreadedExecutor, the default; more: a multi-threaded "
+        "executor that waits until a worker started each callback, see socialego_ros.executors)",
     )
     options = parser.parse_args(ros_args[1:])
     if options.hri_bridge:
@@ -91,23 +87,19 @@ def main(argv: list[str] | None = None) -> None:
     executor = (
         SingleThreadedExecutor()
         if options.threads <= 1
-        else MultiThreadedExecutor(num_threads=options.threads)
+        else StarvationFreeExecutor(num_threads=options.threads)
     )
-    try:
+
+    def run() -> None:
         for node in nodes:
             autostart(node)
             executor.add_node(node)
         executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+
+    try:
+        spin_until_shutdown(run)
     finally:
-        # shutting down: a further SIGINT (launch forwards one) must not interrupt the cleanup
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        executor.shutdown()
-        for node in nodes:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        shut_down(nodes, executor)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from socialego_core import topics
 from socialego_core.layouts import LAYOUTS_BY_CODE
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import SocialEgoLifecycleNode
-from socialego_ros.pose_reader import PoseError, pose_keypoints
+from socialego_ros.pose_reader import PoseReading, read_pose_array, short_id
 from socialego_ros.qos import RELIABLE_OUT
 
 from socialego_msgs.msg import GazeFeatures, GazeFeaturesArray, WholeBodyPoseArray
@@ -31,12 +31,28 @@ from socialego_perception.params import GAZE_PARAMS
 _MAPS = {code: name_index_map(layout.joint_names) for code, layout in LAYOUTS_BY_CODE.items()}
 
 
-def output_keypoints(pose) -> np.ndarray:
-    """WholeBodyPose -> (133, 3) in OUTPUT_LAYOUT; PoseError names a malformed message."""
-    pts, layout = pose_keypoints(pose)
-    if layout.code == OUTPUT_LAYOUT.code:
-        return pts
-    return to_output_layout(pts, _MAPS[layout.code])
+def output_keypoints(reading: PoseReading) -> np.ndarray:
+    """A checked pose (shared reader) -> (133, 3) in OUTPUT_LAYOUT."""
+    if reading.layout.code == OUTPUT_LAYOUT.code:
+        return reading.keypoints
+    return to_output_layout(reading.keypoints, _MAPS[reading.layout.code])
+
+
+def all_finite(est) -> bool:
+    """Every number the gaze message would carry is finite."""
+    values = [
+        *est.face_bbox,
+        est.face_score,
+        est.yaw_rad,
+        est.pitch_rad,
+        est.head_confidence,
+        *est.gaze_direction,
+        est.gaze_confidence,
+        est.mutual_gaze_probability,
+        *est.head_point,
+        *est.gaze_target,
+    ]
+    return bool(np.isfinite(np.asarray(values, dtype=np.float64)).all())
 
 
 class GazeNode(SocialEgoLifecycleNode):
@@ -76,14 +92,13 @@ class GazeNode(SocialEgoLifecycleNode):
         self.note_input()
         out = GazeFeaturesArray()
         out.header = msg.header
-        for pose in msg.poses:
-            try:
-                kp = output_keypoints(pose)
-            except PoseError as exc:
-                self.warn_throttled(exc.kind, f"pose of track '{pose.track_id}' skipped: {exc}")
-                continue
+        readings, problems = read_pose_array(msg)
+        for problem in problems:
+            self.warn_throttled(problem.kind, problem.text)
+        for reading in readings:
+            pose = reading.pose
             est = estimate_gaze(
-                kp,
+                output_keypoints(reading),
                 self.cfg["min_keypoint_score"],
                 self.cfg["mutual_gaze_yaw_deg"],
                 self.cfg["gaze_distance_px_per_face"],
@@ -92,9 +107,16 @@ class GazeNode(SocialEgoLifecycleNode):
             )
             if est is None:
                 continue
+            if not all_finite(est):
+                self.warn_throttled(
+                    "non_finite_output",
+                    f"track {short_id(reading.track_id)}: gaze estimate not finite; skipped",
+                )
+                continue
             self.method_counts[est.method] = self.method_counts.get(est.method, 0) + 1
             g = GazeFeatures()
-            g.header = msg.header
+            g.header.stamp = reading.source.stamp  # the header of this pose's own image
+            g.header.frame_id = reading.source.frame_id
             g.track_id = pose.track_id
             g.face_bbox = [float(v) for v in est.face_bbox]
             g.face_score = est.face_score
@@ -112,7 +134,8 @@ class GazeNode(SocialEgoLifecycleNode):
             out.people.append(g)
         self.pub.publish(out)
         self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
-        self.note_latency(msg.header.stamp)
+        for reading in readings:
+            self.note_latency(reading.source.stamp)
 
     def diagnostic_values(self) -> dict[str, str]:
         values = super().diagnostic_values()

@@ -62,6 +62,15 @@ POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "image subscription QoS reliability",
         choices=RELIABILITIES,
     ),
+    ParamSpec(
+        "max_image_pixels",
+        40_000_000,
+        "drop an image that declares more pixels than this (raw size, or a compressed image's "
+        "header, checked before decoding)",
+        low=256,
+        high=1_000_000_000,
+        live=True,
+    ),
     ParamSpec("image_qos_depth", 1, "image subscription queue depth", low=1, high=100),
     ParamSpec(
         "max_rate_hz",

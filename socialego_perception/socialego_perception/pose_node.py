@@ -66,6 +66,7 @@ class PoseNode(SocialEgoLifecycleNode):
         self.images_done = 0
         self.active_tracks = 0
         self.face_hands_people = 0
+        self.image_topic = "image"
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -132,6 +133,7 @@ class PoseNode(SocialEgoLifecycleNode):
         else:
             sub = self.create_subscription(Image, "image", self.on_image, qos)
         self.inputs.append(sub)
+        self.image_topic = sub.topic_name  # resolved (namespace, remaps): named in warnings
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return super().on_activate(state)
@@ -150,10 +152,10 @@ class PoseNode(SocialEgoLifecycleNode):
 
     # -- processing ---------------------------------------------------------------------------
     def on_image(self, msg: Image) -> None:
-        self._process(msg.header, lambda: image_to_rgb(msg))
+        self._process(msg.header, lambda: image_to_rgb(msg, self.cfg["max_image_pixels"]))
 
     def on_compressed(self, msg: CompressedImage) -> None:
-        self._process(msg.header, lambda: compressed_to_rgb(msg))
+        self._process(msg.header, lambda: compressed_to_rgb(msg, self.cfg["max_image_pixels"]))
 
     def _process(self, header, decode) -> None:
         if not self.active or self.backend is None:
@@ -168,12 +170,14 @@ class PoseNode(SocialEgoLifecycleNode):
         try:
             rgb = decode()
         except ImageConversionError as exc:
-            self.warn_throttled("bad_image", f"image dropped: {exc}")
+            self.warn_throttled(exc.kind, f"image on {self.image_topic} dropped: {exc}")
             return
         try:
             people = self.backend.infer(rgb)
         except Exception as exc:  # a backend failure on one image must not kill the node
-            self.warn_throttled("backend_error", f"pose backend failed on an image: {exc!r}")
+            self.warn_throttled(
+                "backend_error", f"pose backend failed on an image on {self.image_topic}: {exc!r}"
+            )
             return
         tracked = self.tracker.update(people)
         self._last_processed = stamp

@@ -5,8 +5,9 @@ throttled and counted warnings, and /diagnostics while active."""
 from __future__ import annotations
 
 import array
+import math
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -64,6 +65,21 @@ class Ema:
         self.value = x if self.value is None else self.weight * x + (1 - self.weight) * self.value
 
 
+class RollingMedian:
+    """Median of the last ``size`` values: one absurd value (a bad stamp) cannot move it."""
+
+    def __init__(self, size: int = 101) -> None:
+        self.values: deque[float] = deque(maxlen=size)
+
+    def add(self, x: float) -> None:
+        if math.isfinite(x):
+            self.values.append(x)
+
+    @property
+    def value(self) -> float | None:
+        return float(np.median(self.values)) if self.values else None
+
+
 class SocialEgoLifecycleNode(LifecycleNode):
     """Declares parameters from a ParamSpec table, validates them at configure, publishes
     /diagnostics while active, throttles warnings per kind and counts them."""
@@ -98,7 +114,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self.active = False
         self.input_period = Ema()
         self.processing_ms = Ema()
-        self.latency_ms = Ema()
+        self.latency_ms = RollingMedian()  # robust: a bad stamp is one sample of 101
         self._last_input_wall: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------

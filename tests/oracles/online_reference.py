@@ -95,12 +95,15 @@ class ReferenceOnlineWindows(TrackBuffersBase):
         while len(buffer) > 1 and buffer[1].stamp <= oldest_needed:
             buffer.popleft()
 
-    def expire(self, now_s: float) -> list[str]:
-        """Drop tracks whose newest pose is older than ``max_track_gap_s``; return their ids."""
+    def expire(self, now_s: float, arrived: dict[str, float] | None = None) -> list[str]:
+        """Drop tracks whose newest pose is older than ``max_track_gap_s`` (or that arrived
+        longer ago than that, per ``arrived``); return their ids."""
+        arrived = arrived or {}
+        gap = self.config.max_track_gap_s
         gone = [
             tid
             for tid, buf in self._tracks.items()
-            if now_s - buf[-1].stamp > self.config.max_track_gap_s
+            if now_s - buf[-1].stamp > gap or now_s - arrived.get(tid, now_s) > gap
         ]
         for tid in gone:
             del self._tracks[tid]

@@ -37,6 +37,7 @@ class ReferenceIntentEngine(IntentEngine):
             classes, hysteresis or HysteresisConfig(), self.online_config.max_tracks
         )
         self._sources: dict = {}
+        self._arrived: dict[str, float] = {}  # set by IntentEngine.add_pose
         self._last_fed: dict[str, float] = {}
         self._prob_cache: dict[str, tuple[object, dict]] = {}
 
@@ -46,13 +47,19 @@ class ReferenceIntentEngine(IntentEngine):
             result.clock_reset = True
             self.smoother.reset()
             self._sources.clear()
+            self._arrived.clear()
             self._last_fed.clear()
             self._prob_cache.clear()
-        result.expired = self.windows.expire(now_s)
+        result.expired = self.windows.expire(now_s, self._arrived)
         self.smoother.forget(result.expired)
         for tid in result.expired:
             self._last_fed.pop(tid, None)
+            self._arrived.pop(tid, None)
         windows = self.windows.windows(now_s)
+        for tw in windows:  # a pose stamped ahead of its arrival ages from the arrival
+            arrived = self._arrived.get(tw.track_id)
+            if arrived is not None and now_s - arrived > self.online_config.stale_after_s:
+                tw.stale = True
         if not windows:
             return result
         result.newest_stamp = max(tw.newest_stamp for tw in windows)

@@ -86,6 +86,9 @@ class IntentEngine:
         if cached_forward and supports_cached_forward(predictor.model):
             self.forward = CachedStudentForward(predictor.model, calibration=predictor.calibration)
         self._sources: dict[str, Any] = {}
+        # tracks whose newest pose is stamped ahead of the time it arrived: their age counts
+        # from the arrival, so a stamp from the future never keeps a track fresh
+        self._arrived: dict[str, float] = {}
         self._last_fed: dict[str, float] = {}
         # per track: the window serial its probabilities belong to, and the rows
         self._prob_rows: dict[str, tuple[int, tuple[np.ndarray, ...]]] = {}
@@ -103,6 +106,7 @@ class IntentEngine:
         self.windows.reset()
         self.smoother.reset()
         self._sources.clear()
+        self._arrived.clear()
         self._last_fed.clear()
         self._prob_rows.clear()
 
@@ -125,6 +129,7 @@ class IntentEngine:
             self.smoother.forget(track_ids)
         for tid in track_ids:
             self._sources.pop(tid, None)
+            self._arrived.pop(tid, None)
             self._last_fed.pop(tid, None)
             self._prob_rows.pop(tid, None)
 
@@ -139,11 +144,14 @@ class IntentEngine:
         layout: str | int,
         person_id: str = "",
         source: Hashable | Any = None,
+        received_s: float | None = None,
     ) -> AddResult:
         """Buffer one pose ((N, 3) pixels in ``layout``); ValueError names bad input.
 
         ``source`` (e.g. the pose's header) comes back with the track's outputs while this is
-        its newest pose. A pose older than the track's newest restarts the track.
+        its newest pose. A pose older than the track's newest restarts the track. With
+        ``received_s`` (the clock when the pose arrived) a stamp ahead of it ages from
+        ``received_s`` instead: staleness and expiry never wait for a stamp from the future.
         """
         result = self.windows.add(
             track_id, stamp_s, keypoints, width, height, layout, person_id=person_id
@@ -152,6 +160,10 @@ class IntentEngine:
             self.smoother.forget([track_id])
             self._last_fed.pop(track_id, None)
         self._sources[track_id] = source
+        if received_s is not None and stamp_s > received_s:
+            self._arrived[track_id] = float(received_s)
+        else:
+            self._arrived.pop(track_id, None)
         return result
 
     # -- one tick -----------------------------------------------------------------------------
@@ -163,12 +175,22 @@ class IntentEngine:
             result.clock_reset = True
             self.reset()
         result.expired = self.windows.expire(now_s)
+        if self._arrived:  # stamped in the future: gone when unseen since arrival too long
+            gap = self.online_config.max_track_gap_s
+            late = [t for t, r in self._arrived.items() if now_s - r > gap]
+            self.windows.drop(late)
+            result.expired += late
         if result.expired:
             self._forget(result.expired)
         if len(self._sources) > len(self.windows):  # evicted by max_tracks
             live = set(self.windows.track_ids)
             self._forget([t for t in self._sources if t not in live], smoother=False)
         batch = self.windows.batch(now_s) if len(self.windows) else None
+        if batch is not None and self._arrived:
+            for i, tid in enumerate(batch.track_ids):
+                arrived = self._arrived.get(tid)
+                if arrived is not None and now_s - arrived > self.online_config.stale_after_s:
+                    batch.stale[i] = True
         t1 = time.perf_counter()
         stage["windows"] = (t1 - t0) * 1000.0
         stage["forward"] = stage["hysteresis"] = 0.0

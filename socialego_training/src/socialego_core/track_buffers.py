@@ -312,6 +312,12 @@ class OnlineWindows(TrackBuffersBase):
         start += int(np.searchsorted(self._stamp[slot, start + 1 : end], oldest_needed, "right"))
         self._start[slot], self._end[slot] = start, end
 
+    def drop(self, track_ids: Sequence[str]) -> None:
+        """Forget these tracks (unknown ids are ignored)."""
+        for tid in track_ids:
+            if tid in self._slots:
+                self._drop(tid)
+
     def expire(self, now_s: float) -> list[str]:
         """Drop tracks whose newest pose is older than ``max_track_gap_s``; return their ids."""
         if not self._slots:
