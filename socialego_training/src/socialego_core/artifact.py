@@ -234,9 +234,9 @@ class StudentPredictor:
     def trained(self) -> bool:
         return bool(self.metadata.get("trained", True))
 
-    def predict_logits(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> raw logits
-        {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}."""
+    def check_input(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` as the (B, T, J, 3) float32 array the model takes (a single (T, J, 3)
+        window becomes B = 1); ValueError naming the file and the problem otherwise."""
         x = np.asarray(batch, dtype=np.float32)
         if x.ndim == 3:
             x = x[None]
@@ -246,13 +246,19 @@ class StudentPredictor:
                 f"{self.path.name}: expected input (B, {expected[0]}, {expected[1]}, "
                 f"{expected[2]}), got {x.shape}"
             )
+        if not np.isfinite(x).all():
+            raise ValueError(f"{self.path.name}: input holds NaN or infinite values")
+        return x
+
+    def predict_logits(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> raw logits
+        {"intent": (B, 3), "attitude": (B, 3), "action": (B, A)}."""
+        x = self.check_input(batch)
         if x.shape[0] == 0:
             return {
                 task: np.zeros((0, self.labels.num_classes(task)), dtype=np.float32)
                 for task in TASKS
             }
-        if not np.isfinite(x).all():
-            raise ValueError(f"{self.path.name}: input holds NaN or infinite values")
         with torch.inference_mode():
             out = self.model(torch.from_numpy(x).to(self.device))
         return {task: getattr(out, task).float().cpu().numpy() for task in TASKS}

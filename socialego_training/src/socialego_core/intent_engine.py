@@ -234,8 +234,7 @@ class IntentEngine:
         if changed:
             x = batch.keypoints if len(changed) == len(batch) else batch.keypoints[changed]
             if self.forward is not None:
-                self._check_input(x)
-                fresh = self.forward.predict(x)
+                fresh = self.forward.predict(self.predictor.check_input(x))
             else:
                 fresh = self.predictor.predict(x)
             rows = zip(*(fresh[task] for task in TASKS))
@@ -245,14 +244,6 @@ class IntentEngine:
             return fresh
         rows = [cache[tid][1] for tid in batch.track_ids]
         return {task: np.stack([r[k] for r in rows]) for k, task in enumerate(TASKS)}
-
-    def _check_input(self, x: np.ndarray) -> None:
-        """What StudentPredictor.predict refuses, refused here too (names the problem)."""
-        p = self.predictor
-        if x.shape[1:] != (self.spec.length, p.num_joints, p.in_channels):
-            raise ValueError(f"window batch has shape {x.shape}")
-        if not np.isfinite(x).all():
-            raise ValueError("input holds NaN or infinite values")
 
     def _decisions(self, batch: WindowBatch, probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Feed the smoother once per new window (not per tick), only with enough evidence."""
