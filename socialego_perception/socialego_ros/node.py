@@ -175,7 +175,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
         for p in params:
             spec = by_name.get(p.name)
             if spec is not None and spec.live:
-                value = float(p.value) if spec.kind is float else p.value
+                value = spec.coerce(p.value)
                 if self.cfg.get(p.name) != value:
                     self.cfg[p.name] = value
                     changed[p.name] = value
@@ -202,10 +202,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
             self.get_logger().error(f"invalid configuration: {problem}")
         if problems:
             return None
-        for spec in self.PARAMS:
-            if spec.kind is float:
-                values[spec.name] = float(values[spec.name])
-        return values
+        return {spec.name: spec.coerce(values[spec.name]) for spec in self.PARAMS}
 
     # -- warnings -----------------------------------------------------------------------------
     def warn_throttled(self, kind: str, text: str) -> None:

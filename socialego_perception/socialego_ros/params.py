@@ -33,11 +33,17 @@ class ParamSpec:
     def kind(self) -> type:
         return type(self.default)
 
+    def coerce(self, value):
+        """``value`` as the parameter's kind where YAML may have written it otherwise: an
+        integer for a float parameter becomes a float; anything else is returned as it is."""
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
     def validate(self, value) -> str | None:
         """None if ``value`` is acceptable, else a message naming the parameter and problem."""
         kind = self.kind
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+        value = self.coerce(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             return f"parameter '{self.name}' must be {kind.__name__}, got {value!r}"
         if kind in (int, float):
