@@ -1,8 +1,8 @@
 """The one reader of socialego_msgs/WholeBodyPose(Array): messages -> checked keypoint arrays.
 
-ROS-free (reads the messages' fields by name), shared by the intent node, the gaze node and the
-REP-155 bridge so that every consumer refuses or cleans the same malformed poses with the same
-words. What it does with bad input:
+Needs no rclpy (reads the messages' fields by name); shared by the intent node, the gaze node
+and the REP-155 bridge so that every consumer refuses or cleans the same malformed poses with the
+same words. What it does with bad input:
 
 - dropped (``PoseError``): an empty or over-long ``track_id``, an unknown layout code, arrays of
   the wrong length, an image size that is not positive or beyond ``MAX_IMAGE_SIDE_PX``, a pose
@@ -21,6 +21,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from socialego_core.layouts import LAYOUTS_BY_CODE, Layout
+from socialego_core.track_buffers import check_image_size
+
+from socialego_ros.stamps import stamp_seconds
 
 MAX_IMAGE_SIDE_PX = 16384  # larger declared image sides are refused
 MAX_TRACK_ID_CHARS = 256
@@ -74,10 +77,6 @@ def short_id(track_id: str, limit: int = 40) -> str:
     return f"{track_id[:limit]!r}... ({len(track_id)} chars)"
 
 
-def stamp_seconds(stamp) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
-
-
 def pose_layout(pose) -> Layout:
     """The pose's keypoint layout; PoseError for an unknown layout code."""
     layout = LAYOUTS_BY_CODE.get(pose.layout)
@@ -98,16 +97,12 @@ def check_track_id(track_id: str) -> None:
         )
 
 
-def check_image_size(pose) -> None:
+def check_pose_image(pose) -> None:
     """PoseError (``bad_image_size``) for an image size that is not positive or absurd."""
-    width, height = float(pose.image_width), float(pose.image_height)
-    if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:
-        raise PoseError("bad_image_size", f"image size must be positive, got {width:g}x{height:g}")
-    if width > MAX_IMAGE_SIDE_PX or height > MAX_IMAGE_SIDE_PX:
-        raise PoseError(
-            "bad_image_size",
-            f"image size {width:g}x{height:g} beyond {MAX_IMAGE_SIDE_PX} px a side",
-        )
+    try:
+        check_image_size(float(pose.image_width), float(pose.image_height), MAX_IMAGE_SIDE_PX)
+    except ValueError as exc:
+        raise PoseError("bad_image_size", str(exc)) from None
 
 
 def pose_keypoints(pose) -> tuple[np.ndarray, Layout]:
@@ -200,7 +195,7 @@ def read_pose(
     """
     check_track_id(pose.track_id)
     keypoints, layout = pose_keypoints(pose)
-    check_image_size(pose)
+    check_pose_image(pose)
     source = pose_header(pose, array_header)
     stamp_s = stamp_seconds(source.stamp)
     if now_s and max_offset_s is not None and abs(stamp_s - now_s) > max_offset_s:

@@ -142,14 +142,22 @@ class WindowBatch:
         )
 
 
+def check_image_size(width: float, height: float, max_side: float | None = None) -> None:
+    """ValueError naming the problem for an image size that is not finite and positive, or
+    (with ``max_side``) larger than ``max_side`` pixels a side."""
+    if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width:g}x{height:g}")
+    if max_side is not None and (width > max_side or height > max_side):
+        raise ValueError(f"image size {width:g}x{height:g} beyond {max_side:g} px a side")
+
+
 def check_pose_args(track_id: str, stamp_s: float, width: float, height: float) -> None:
     """ValueError naming the problem for a pose that no window may take."""
     if not track_id:
         raise ValueError("track_id must not be empty")
     if not math.isfinite(stamp_s):
         raise ValueError(f"stamp must be finite, got {stamp_s}")
-    if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
+    check_image_size(width, height)
 
 
 class TrackBuffersBase:
