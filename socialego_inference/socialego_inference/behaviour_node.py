@@ -27,7 +27,6 @@ class BehaviourNode(SocialEgoLifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("behaviour_node", **kwargs)
         self.info: ModelInfo | None = None
-        self.cfg: dict = {}
         self.greet_pub = self.alert_pub = None
         self._previous_intent: dict[str, int] = {}
         self._last_greet: dict[str, float] = {}

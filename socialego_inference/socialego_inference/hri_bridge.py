@@ -66,7 +66,6 @@ class HriBridgeNode(SocialEgoLifecycleNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("hri_bridge", **kwargs)
-        self.cfg: dict = {}
         self.hri = None  # hri_msgs.msg module, imported at configure
         self.Intent = None  # hri_actions_msgs.msg.Intent when installed
         self.bodies_pub = self.persons_pub = self.intents_pub = None

@@ -61,7 +61,6 @@ class GazeNode(SocialEgoLifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("gaze_node", **kwargs)
         self.pub = None
-        self.cfg: dict = {}
         self.method_counts = {"face_landmarks": 0, "geometric": 0}
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:

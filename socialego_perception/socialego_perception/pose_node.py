@@ -60,7 +60,6 @@ class PoseNode(SocialEgoLifecycleNode):
         self.face_hands = None
         self.tracker: PoseTracker | None = None
         self.pub = None
-        self.cfg: dict = {}
         self._last_processed = -1e18
         self.images_in = 0
         self.images_done = 0
