@@ -137,3 +137,28 @@ def test_dataset_items_carry_labels_and_index(toy_root: Path) -> None:
     assert y.dtype == torch.long and tuple(y.tolist()) == tracks[7].labels and i == 7
     summary = summarise(tracks)
     assert summary["tracks"] == 20 and sum(summary["action_counts"].values()) == 20
+
+
+def test_unlabelled_tracks_left_out_kept_or_refused_and_half_labelled_named(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    labelled = toy_track(3, rng, "v", 1)
+    unlabelled = dict(toy_track(3, rng, "v", 2), intention_class=None)
+    unlabelled.update(attitude_class=None, action_class=None)
+    write(tmp_path / "d" / "train" / "a.json", labelled)
+    write(tmp_path / "d" / "train" / "b.json", unlabelled)
+    skipped = load_split(tmp_path / "d", "train")
+    assert [t.path.name for t in skipped.tracks] == ["a.json"]
+    assert [p.name for p in skipped.unlabelled] == ["b.json"]
+    kept = load_split(tmp_path / "d", "train", unlabelled="keep").tracks
+    assert [t.labelled for t in kept] == [True, False] and kept[1].labels == (-1, -1, -1)
+    assert summarise(kept)["tracks"] == 1  # class counts are over labelled tracks only
+    with pytest.raises(DatasetError, match="b.json.*unlabelled"):
+        load_split(tmp_path / "d", "train", unlabelled="error")
+    write(tmp_path / "d" / "train" / "a.json", dict(labelled, attitude_class=None))
+    with pytest.raises(DatasetError, match=r"a.json.*\['attitude_class'\] are null but not all"):
+        load_split(tmp_path / "d", "train")
+    (tmp_path / "d" / "train" / "a.json").unlink()
+    with pytest.raises(DatasetError, match="all 1 tracks are unlabelled"):
+        load_split(tmp_path / "d", "train")

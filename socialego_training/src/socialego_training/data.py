@@ -1,6 +1,10 @@
 """Loaders for the JPL-Social pose schema (method.md section 2) and the HARPER pose release.
 
 One JSON file per person track in ``<root>/<split>/`` or ``<root>/<split>/pose_features/``.
+A track whose three label fields are all ``null`` is *unlabelled* (recordings turned into a dataset
+before labelling, or unlabelled transfer data for distillation): ``load_split`` leaves such tracks
+out by default and lists them in ``LoadResult.unlabelled``; ``unlabelled="keep"`` returns them with
+``Track.labelled`` false (labels -1), ``unlabelled="error"`` refuses them.
 Every broken file is reported with its path and the reason. By default the first broken file
 stops loading with a DatasetError; ``skip_bad=True`` skips broken files and lists them in
 ``LoadResult.bad_files`` (nothing is dropped silently).
@@ -35,6 +39,9 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 KNOWN_KEYS = set(REQUIRED_KEYS)
 # HARPER event fields (kept in Track.extra like any other additional top-level field)
+LABEL_KEYS: tuple[str, ...] = ("intention_class", "attitude_class", "action_class")
+UNLABELLED = -1  # the label value of every task of an unlabelled track
+UNLABELLED_POLICIES: tuple[str, ...] = ("skip", "keep", "error")
 HARPER_EVENT_KEYS: tuple[str, ...] = (
     "contact_class",
     "walk_frame",
@@ -74,6 +81,10 @@ class Track:
         return (self.intent, self.attitude, self.action)
 
     @property
+    def labelled(self) -> bool:
+        return self.intent != UNLABELLED
+
+    @property
     def width(self) -> float:
         return self.frame_size[0]
 
@@ -103,6 +114,7 @@ class BadFile:
 class LoadResult:
     tracks: list[Track]
     bad_files: list[BadFile]
+    unlabelled: list[Path] = field(default_factory=list)  # left out (policy "skip")
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -153,9 +165,15 @@ def parse_track(data: Any, path: Path, dataset: str = "jpl_social") -> Track:
     if missing:
         raise ValueError(f"missing keys {missing}")
     table = get_label_table(dataset)
-    intent = _label(data, "intention_class", table.num_classes("intent"))
-    attitude = _label(data, "attitude_class", table.num_classes("attitude"))
-    action = _label(data, "action_class", table.num_classes("action"))
+    nulls = [k for k in LABEL_KEYS if data[k] is None]
+    if nulls and len(nulls) != len(LABEL_KEYS):
+        raise ValueError(f"labels {nulls} are null but not all three: label every task or none")
+    if nulls:
+        intent = attitude = action = UNLABELLED
+    else:
+        intent = _label(data, "intention_class", table.num_classes("intent"))
+        attitude = _label(data, "attitude_class", table.num_classes("attitude"))
+        action = _label(data, "action_class", table.num_classes("action"))
     size = data["frame_size"]
     if not isinstance(size, list | tuple) or len(size) != 2:
         raise ValueError(f"frame_size must be [W, H], got {size!r}")
@@ -256,10 +274,13 @@ def load_split(
     dataset: str = "jpl_social",
     skip_bad: bool = False,
     progress: bool = False,
+    unlabelled: str = "skip",
 ) -> LoadResult:
-    """Load every track of ``<root>/<split>`` in file-name order."""
+    """Load every track of ``<root>/<split>`` in file-name order (unlabelled ones: see above)."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; known: {DATASETS}")
+    if unlabelled not in UNLABELLED_POLICIES:
+        raise ValueError(f"unlabelled={unlabelled!r}; known: {UNLABELLED_POLICIES}")
     folder = split_dir(root, split)
     files = sorted(folder.glob("*.json"))
     if not files:
@@ -270,23 +291,36 @@ def load_split(
         files = tqdm(files, desc=f"loading {split}", unit="file", leave=False)
     tracks: list[Track] = []
     bad: list[BadFile] = []
+    left_out: list[Path] = []
     for file in files:
         try:
-            tracks.append(load_track(file, dataset))
+            track = load_track(file, dataset)
         except DatasetError as exc:
             if not skip_bad:
                 raise DatasetError(
                     exc.path, exc.reason + " (use skip_bad / --skip-bad to skip broken files)"
                 ) from None
             bad.append(BadFile(exc.path, exc.reason))
+            continue
+        if not track.labelled and unlabelled == "error":
+            raise DatasetError(file, "track is unlabelled (its three label fields are null)")
+        if not track.labelled and unlabelled == "skip":
+            left_out.append(file)
+            continue
+        tracks.append(track)
     if not tracks:
+        if left_out:
+            raise DatasetError(
+                folder, f"all {len(left_out)} tracks are unlabelled: label them (socialego-label)"
+            )
         raise DatasetError(folder, f"all {len(bad)} track files are broken")
-    return LoadResult(tracks, bad)
+    return LoadResult(tracks, bad, left_out)
 
 
 def summarise(tracks: list[Track], dataset: str = "jpl_social") -> dict[str, Any]:
     """Counts per class (by name) and totals: stored in model artifacts as the data summary."""
     table = get_label_table(dataset)
+    tracks = [t for t in tracks if t.labelled]
     summary: dict[str, Any] = {"dataset": dataset, "tracks": len(tracks)}
     for task in TASKS:  # a Track's label attributes are named after the tasks
         names = table.labels(task)

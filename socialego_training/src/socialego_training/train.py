@@ -232,6 +232,7 @@ def load_datasets(
     spec = cfg.window_spec(dataset_info.get("fps") if dataset_info else None)
     train = load_split(cfg.data_root, cfg.train_split, cfg.dataset, cfg.skip_bad, cfg.progress)
     bad = list(train.bad_files)
+    val = None
     try:
         val = load_split(cfg.data_root, cfg.val_split, cfg.dataset, cfg.skip_bad, cfg.progress)
         val_tracks, train_tracks = val.tracks, train.tracks
@@ -249,6 +250,9 @@ def load_datasets(
         log(f"no '{cfg.val_split}' split in {cfg.data_root}: validating on {val_source}")
     for item in bad:
         log(f"skipped broken file {item}")
+    for split, result in ((cfg.train_split, train), (cfg.val_split, val)):
+        if result is not None and result.unlabelled:
+            log(f"left out {len(result.unlabelled)} unlabelled tracks of '{split}'")
     # the dataset by name and content, never by where it lies on this machine
     summary = {
         "name": dataset_name(cfg.data_root),

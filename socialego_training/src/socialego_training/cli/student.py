@@ -27,6 +27,8 @@ def _load_eval_data(args, spec, dataset: str):
     loaded = load_split(args.data_root, args.split, dataset, skip_bad=args.skip_bad, progress=True)
     for bad in loaded.bad_files:
         print(f"skipped broken file {bad}", file=sys.stderr)
+    if loaded.unlabelled:
+        print(f"left out {len(loaded.unlabelled)} unlabelled tracks", file=sys.stderr)
     return PoseWindowDataset(loaded.tracks, spec)
 
 
