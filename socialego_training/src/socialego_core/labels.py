@@ -77,6 +77,9 @@ JPL_ACTION_PARENTS: dict[str, tuple[str, str]] = {
     "Leave": ("Not_Interested", "Not_Interacting"),
     "No_Response": ("Not_Interested", "Not_Interacting"),
 }
+# The nesting of each label table that has one: action name -> (intent name, attitude name).
+# HARPER publishes none, so its intent and attitude are never implied by the action.
+ACTION_PARENTS: dict[str, dict[str, tuple[str, str]]] = {"jpl_social": JPL_ACTION_PARENTS}
 # Track counts per action in JPL-Social (290 tracks): the class imbalance to imitate.
 JPL_ACTION_COUNTS: dict[str, int] = {
     "Handshake": 28,
@@ -100,3 +103,17 @@ def get_label_table(dataset: str) -> LabelTable:
         raise ValueError(
             f"unknown dataset {dataset!r}; known label tables: {sorted(LABEL_TABLES)}"
         ) from None
+
+
+def implied_parents(table: LabelTable, action: int) -> tuple[int, int] | None:
+    """(intent id, attitude id) that an action id implies in the table's nesting; None when the
+    table defines no nesting. ValueError for an action id outside the table."""
+    if not 0 <= action < table.num_classes("action"):
+        raise ValueError(
+            f"action {action} outside 0..{table.num_classes('action') - 1} ({table.dataset})"
+        )
+    parents = ACTION_PARENTS.get(table.dataset)
+    if parents is None:
+        return None
+    intent, attitude = parents[table.action[action]]
+    return table.intent.index(intent), table.attitude.index(attitude)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
+FRAME_SUFFIXES = (".jpg", ".png")  # frame files in a frame folder, in the order tried
 
 
 class FrameReader:
@@ -34,6 +35,17 @@ class FrameReader:
     def available(self) -> bool:
         return self.folder is not None or self.video is not None
 
+    def frame_path(self, frame_id: int) -> Path | None:
+        """The image file of one frame in a frame folder (``<id:06d>.jpg``, else ``.png``); None
+        when the folder lacks it or the frames are a video file."""
+        if self.folder is None:
+            return None
+        for suffix in FRAME_SUFFIXES:
+            path = self.folder / f"{int(frame_id):06d}{suffix}"
+            if path.is_file():
+                return path
+        return None
+
     def read(self, frame_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """frame id -> RGB uint8 (H, W, 3); ids that do not exist are left out."""
         cv2 = import_cv2()
@@ -42,10 +54,8 @@ class FrameReader:
         out: dict[int, np.ndarray] = {}
         if self.folder is not None:
             for fid in wanted:
-                path = self.folder / f"{fid:06d}.jpg"
-                if not path.is_file():
-                    path = self.folder / f"{fid:06d}.png"
-                if not path.is_file():
+                path = self.frame_path(fid)
+                if path is None:
                     continue
                 image = cv2.imread(str(path), cv2.IMREAD_COLOR)
                 if image is None:
