@@ -212,3 +212,27 @@ def test_server_names_bad_tracks_and_missing_frames_and_keeps_running(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_frames_from_a_video_file_and_video_names_outside_the_videos_folder(tmp_path):
+    cv2 = pytest.importorskip("cv2", reason="OpenCV reads video files (socialego[teacher])")
+    write_unlabelled(tmp_path / "d", n=2)
+    videos = tmp_path / "d" / "videos"
+    videos.mkdir()
+    writer = cv2.VideoWriter(
+        str(videos / "v000.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48)
+    )
+    for k in range(12):
+        writer.write(np.full((48, 64, 3), 20 * k, np.uint8))
+    writer.release()
+    path = tmp_path / "d" / "train" / "v001_0.json"
+    path.write_text(json.dumps(dict(read(path), video_name="../../secret")), encoding="utf-8")
+    app = LabelApp(LabelStore(tmp_path / "d", "train"), log=lambda line: None)
+    assert app.track("v000_0")["frames_message"] is None
+    data, kind = app.frame("v000_0", 7)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert kind == "image/jpeg" and image.shape == (48, 64) and abs(image.mean() - 140) < 8
+    with pytest.raises(FileNotFoundError, match="frame 30 of 'v000'"):
+        app.frame("v000_0", 30)
+    with pytest.raises(ValueError, match="no folder name"):
+        app.frame("v001_0", 5)

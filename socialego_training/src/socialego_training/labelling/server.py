@@ -174,8 +174,9 @@ class LabelApp:
 
     def frame(self, name: str, frame_id: int) -> tuple[bytes, str]:
         entry = self._entry(name)
-        if entry.video_name is None:
-            raise BadRequest(f"track {name} has no readable video name ({entry.path})")
+        video = Path(entry.video_name or "")
+        if not video.name or video.is_absolute() or ".." in video.parts:
+            raise BadRequest(f"{entry.path}: video_name {entry.video_name!r} is no folder name")
         reader = FrameReader(self.videos_dir, entry.video_name)
         path = reader.frame_path(frame_id)
         if path is not None:
