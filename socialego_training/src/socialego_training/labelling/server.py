@@ -30,7 +30,7 @@ from socialego_core.labels import TASKS, implied_parents
 from socialego_core.layouts import BODY, BODY_EDGES, FACE, FEET, LEFT_HAND, RIGHT_HAND
 
 from ..data import DatasetError, parse_track, relative_to_root
-from ..modalities.video import FrameReader
+from ..frame_files import FrameFiles
 from .store import BROKEN, LabelStore
 
 STATIC_TYPES = {
@@ -156,7 +156,7 @@ class LabelApp:
         }
 
     def _frames_problem(self, video_name: str, frame_ids: list[int]) -> str | None:
-        reader = FrameReader(self.videos_dir, video_name)
+        reader = FrameFiles(self.videos_dir, video_name)
         if not reader.available:
             message = f"no video frames for '{video_name}': looked for {reader.where}"
         elif reader.folder is not None:
@@ -177,14 +177,16 @@ class LabelApp:
         video = Path(entry.video_name or "")
         if not video.name or video.is_absolute() or ".." in video.parts:
             raise BadRequest(f"{entry.path}: video_name {entry.video_name!r} is no folder name")
-        reader = FrameReader(self.videos_dir, entry.video_name)
-        path = reader.frame_path(frame_id)
+        files = FrameFiles(self.videos_dir, entry.video_name)
+        path = files.frame_path(frame_id)
         if path is not None:
             return path.read_bytes(), IMAGE_TYPES[path.suffix]
-        if reader.video is not None:  # a video file: decode the frame with OpenCV
-            from ..modalities.video import import_cv2
+        if files.video is not None:  # a video file: decode the frame with OpenCV
+            # imported here: the modalities package brings torch, which frame folders never need
+            from ..modalities.video import FrameReader, import_cv2
 
             cv2 = import_cv2()
+            reader = FrameReader(self.videos_dir, entry.video_name)
             image = reader.read([frame_id]).get(frame_id)
             if image is not None:
                 ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))

@@ -4,47 +4,17 @@ OpenCV is imported only here, when frames are read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
-FRAME_SUFFIXES = (".jpg", ".png")  # frame files in a frame folder, in the order tried
+from ..frame_files import VIDEO_SUFFIXES, FrameFiles
+
+__all__ = ["VIDEO_SUFFIXES", "FrameReader", "crop_frame", "import_cv2"]
 
 
-class FrameReader:
-    """Reads frames of one video: ``<root>/videos/<name>/<id:06d>.jpg`` or ``<name>.mp4|avi``."""
-
-    def __init__(self, videos_dir: Path, video_name: str) -> None:
-        self.folder = Path(videos_dir) / video_name
-        self.video: Path | None = None
-        if not self.folder.is_dir():
-            self.folder = None  # type: ignore[assignment]
-            for suffix in VIDEO_SUFFIXES:
-                candidate = Path(videos_dir) / f"{video_name}{suffix}"
-                if candidate.is_file():
-                    self.video = candidate
-                    break
-        self.where = (
-            str(Path(videos_dir) / video_name)
-            + "/ (frame folder) or "
-            + "|".join(f"{video_name}{s}" for s in VIDEO_SUFFIXES)
-        )
-
-    @property
-    def available(self) -> bool:
-        return self.folder is not None or self.video is not None
-
-    def frame_path(self, frame_id: int) -> Path | None:
-        """The image file of one frame in a frame folder (``<id:06d>.jpg``, else ``.png``); None
-        when the folder lacks it or the frames are a video file."""
-        if self.folder is None:
-            return None
-        for suffix in FRAME_SUFFIXES:
-            path = self.folder / f"{int(frame_id):06d}{suffix}"
-            if path.is_file():
-                return path
-        return None
+class FrameReader(FrameFiles):
+    """Reads frames of one video: ``<root>/videos/<name>/<id:06d>.jpg`` or ``<name>.mp4|avi``
+    (located by FrameFiles)."""
 
     def read(self, frame_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """frame id -> RGB uint8 (H, W, 3); ids that do not exist are left out."""
