@@ -135,6 +135,10 @@ def test_label_page_in_a_headless_browser(dataset: Path, browser, tmp_path: Path
         # the canvas shows the frame (with the skeleton over it), stepping moves one frame
         press(browser, " ")
         wait_for(browser, "!labelPage.playing")
+        press(browser, "+")
+        assert browser.find_element(By.ID, "speed-line").text == "speed ×2"
+        press(browser, "-", "-")
+        assert browser.find_element(By.ID, "speed-line").text == "speed ×0.5"
         press(browser, ".")
         wait_for(browser, "labelPage.imageShown")
         track = page(browser, "labelPage.track")

@@ -25,7 +25,7 @@ const HELP = [
 const page = {
   ready: false, state: null, track: null, images: {}, index: 0, playing: true, speed: 2,
   timer: null, pending: { intent: null, attitude: null, unsure: false }, lastError: null,
-  imageShown: false, shownFrameId: null,
+  imageShown: false, shownFrameId: null, busy: false,
 };
 window.labelPage = page; // read by the browser test
 
@@ -294,13 +294,27 @@ async function answer(action) {
   }
   const body = { name: t.name, action, intent: page.pending.intent,
     attitude: page.pending.attitude, unsure: page.pending.unsure };
-  await afterWrite(await call("/api/answer", body));
+  await write("/api/answer", body);
 }
 
 async function skip() {
   const t = page.track;
   if (!t || t.state === "broken") return;
-  await afterWrite(await call("/api/skip", { name: t.name }));
+  await write("/api/skip", { name: t.name });
+}
+
+// One write at a time: a key pressed while an answer is being saved would land on the old track.
+async function write(url, body) {
+  if (page.busy) {
+    setStatus("still saving the last answer…");
+    return;
+  }
+  page.busy = true;
+  try {
+    await afterWrite(await call(url, body));
+  } finally {
+    page.busy = false;
+  }
 }
 
 async function afterWrite(result) {
@@ -318,15 +332,21 @@ async function afterWrite(result) {
 }
 
 async function undo() {
-  const result = await call("/api/undo", {});
-  if (!result) return;
-  setState(result.state);
-  if (result.name === null) {
-    setStatus("nothing to undo");
-    return;
+  if (page.busy) return;
+  page.busy = true;
+  try {
+    const result = await call("/api/undo", {});
+    if (!result) return;
+    setState(result.state);
+    if (result.name === null) {
+      setStatus("nothing to undo");
+      return;
+    }
+    await loadTrack(result.name);
+    setStatus(`took back the last answer of ${result.name}`);
+  } finally {
+    page.busy = false;
   }
-  await loadTrack(result.name);
-  setStatus(`took back the last answer of ${result.name}`);
 }
 
 function toggle(task, value) {
