@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        store = LabelStore(args.dataset, args.split)
+        store = LabelStore(args.dataset, args.split, progress=True)
     except DatasetError as exc:
         print(f"socialego-label: cannot label {args.dataset}: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from socialego_core.labels import TASKS, LabelTable, get_label_table, implied_parents
+from tqdm import tqdm
 
 from ..data import DATASETS, LABEL_KEYS, DatasetError, parse_track, split_dir
 
@@ -93,7 +94,13 @@ def dataset_label_set(info: dict[str, Any], where: Path) -> str:
 class LabelStore:
     """The tracks of ``<root>/<split>`` and their answers; safe to call from several threads."""
 
-    def __init__(self, root: str | Path, split: str = "train", dataset: str | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        dataset: str | None = None,
+        progress: bool = False,
+    ):
         self.root = Path(root)
         self.folder = split_dir(self.root, split)  # DatasetError for a missing root or split
         self.split = split
@@ -103,31 +110,34 @@ class LabelStore:
         self._lock = threading.RLock()
         self._undo: list[tuple[str, dict[str, Any]]] = []
         self.entries: dict[str, TrackEntry] = {}
-        self.rescan()
+        self.rescan(progress)
 
     # -- reading -----------------------------------------------------------------------------
-    def rescan(self) -> None:
+    def rescan(self, progress: bool = False) -> None:
         """Read every track file of the split again (file-name order)."""
         with self._lock:
             files = sorted(self.folder.glob("*.json"))
             if not files:
                 raise DatasetError(self.folder, "no *.json track files in this split folder")
-            self.entries = {f.stem: self._read_entry(f) for f in files}
+            bar = tqdm(files, desc=f"reading {self.split}", unit="track", disable=not progress)
+            self.entries = {f.stem: self._read_entry(f) for f in bar}
 
     def _read_entry(self, path: Path) -> TrackEntry:
-        name = path.stem
         try:
-            data = self._load_raw(path)
-            track = parse_track(data, path, self.dataset)
+            return self._entry_of(path, self._load_raw(path))
         except (DatasetError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DatasetError) else str(exc)
-            return TrackEntry(name, path, BROKEN, error=reason)
+            return TrackEntry(path.stem, path, BROKEN, error=reason)
+
+    def _entry_of(self, path: Path, data: dict[str, Any]) -> TrackEntry:
+        """The entry of decoded track JSON; ValueError when the loaders would refuse it."""
+        track = parse_track(data, path, self.dataset)
         status = data.get("label_status")
         if not track.labelled:
             state = "skipped" if status == "skipped" else OPEN
-            return TrackEntry(name, path, state, video_name=track.video_name)
+            return TrackEntry(path.stem, path, state, video_name=track.video_name)
         state = "unsure" if status == "unsure" else "labelled"
-        return TrackEntry(name, path, state, track.labels, track.video_name)
+        return TrackEntry(path.stem, path, state, track.labels, track.video_name)
 
     @staticmethod
     def _load_raw(path: Path) -> dict[str, Any]:
@@ -241,8 +251,9 @@ class LabelStore:
                 data.pop(key, None)
                 if key in before:
                     data[key] = before[key]
+            restored = self._entry_of(entry.path, data)
             write_json_atomic(entry.path, data)
-            self.entries[name] = self._read_entry(entry.path)
+            self.entries[name] = restored
             return name
 
     @property
@@ -259,8 +270,8 @@ class LabelStore:
             data.update(update)
             data["labelled_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             data["label_tool"] = TOOL_NAME
-            parse_track(data, entry.path, self.dataset)  # never write what loaders would refuse
+            written = self._entry_of(entry.path, data)  # never write what loaders would refuse
             write_json_atomic(entry.path, data)
             self._undo.append((name, before))
-            self.entries[name] = self._read_entry(entry.path)
-            return self.entries[name]
+            self.entries[name] = written
+            return written
