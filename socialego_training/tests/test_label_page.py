@@ -13,53 +13,28 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from sego_labelpage import (
+    BROWSER_MISSING,
+    BROWSER_PRESENT,
+    chrome,
+    free_port,
+    label_all,
+    page,
+    press,
+    wait_file,
+    wait_for,
+)
+from sego_labelpage import start_label_server as start_server
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
-from socialego_training.data import LABEL_KEYS
+from socialego_training.data import LABEL_KEYS, load_split
 from socialego_training.synthetic import generate_dataset
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()),
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(root: Path, port: int, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "socialego_training.labelling.cli", str(root)]
-    command += ["--port", str(port), "--split", "train"]
-    with log.open("a") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"socialego-label did not start:\n{log.read_text()}")
+pytestmark = pytest.mark.skipif(not BROWSER_PRESENT, reason=BROWSER_MISSING)
 
 
 @pytest.fixture
@@ -76,39 +51,9 @@ def dataset(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(arg)
-    options.add_argument("--window-size=1300,820")
-    # the driver's path is given: selenium-manager never looks for (or downloads) one
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(20)
+    driver = chrome()
     yield driver
     driver.quit()
-
-
-def page(driver, expr: str):
-    return driver.execute_script(f"return {expr};")
-
-
-def wait_for(driver, expr: str, timeout: float = 20):
-    WebDriverWait(driver, timeout).until(lambda d: page(d, expr))
-
-
-def press(driver, *keys: str) -> None:
-    body = driver.find_element(By.TAG_NAME, "body")
-    for key in keys:
-        body.send_keys(key)
-
-
-def wait_file(path: Path, check, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        data = json.loads(path.read_text())
-        if check(data) or time.monotonic() > deadline:
-            return data
-        time.sleep(0.1)
 
 
 def canvas_image(driver) -> np.ndarray:
@@ -214,6 +159,10 @@ def test_label_page_in_a_headless_browser(dataset: Path, browser, tmp_path: Path
         assert "no video frames for" in message and "videos" in message, message
         assert "no video frames for" in log.read_text()
         assert server.poll() is None  # still serving
+        # the rest by key until every track is answered; the loaders then read them all
+        assert label_all(browser, lambda name: "9") == len(names) - 3
+        assert "every track is answered" in browser.find_element(By.ID, "status").text
+        assert len(load_split(dataset, "train", skip_bad=True).tracks) == len(names)
     finally:
         server.kill()
         server.wait(timeout=10)
