@@ -389,13 +389,22 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
         assert client.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
         assert node.wait_for_log("model", 20)
 
+        def one_hot(decision: int, p: float = 0.9) -> list[float]:
+            return [p if k == decision else (1 - p) / 2 for k in (1, 2, 3)]
+
         def intents(*items):
+            # stamped now (the node drops forecasts older than max_age_s by its clock)
             msg = SocialIntentArray()
+            msg.header.stamp = client.node.get_clock().now().to_msg()
             msg.intents = [
                 SocialIntent(
+                    header=msg.header,
                     track_id=tid,
                     intent=intent,
+                    intent_probabilities=one_hot(intent),
                     attitude=attitude,
+                    attitude_probabilities=one_hot(attitude),
+                    action=2 if punch > 0.5 else 1,
                     action_probabilities=[1 - punch, punch],
                     input_quality=1.0,
                     stale=stale,
