@@ -89,17 +89,8 @@ class Diagnostics:
 
 
 def set_params(client: RosClient, node: str, **values) -> None:
-    from rcl_interfaces.srv import SetParameters
-    from rclpy.parameter import Parameter
-
-    service = client.node.create_client(SetParameters, f"{node}/set_parameters")
-    assert service.wait_for_service(timeout_sec=10)
-    request = SetParameters.Request(
-        parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
-    )
-    future = service.call_async(request)
-    assert client.spin_until(future.done, 10)
-    assert all(r.successful for r in future.result().results), future.result()
+    results = client.set_parameters(node, **values)
+    assert all(r.successful for r in results), results
 
 
 def test_intent_node_levels_are_provoked_and_seen(repo_root):

@@ -426,6 +426,18 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
         assert [g.data for g in greets] == ["a"]  # once, not b (stale), not again for a
         assert [a.data.split(":")[0] for a in alerts] == ["c", "d"]
         assert "Negative" in alerts[0].data and "Punch" in alerts[1].data
+        # the listener's thresholds are live parameters: at 0.95, e (Interested at 0.9) is
+        # not acted on; back at 0.5 it appears and is greeted
+        results = client.set_parameters("/behaviour_node", min_probability=0.95)
+        assert all(r.successful for r in results), results
+        pub.publish(intents(("e", 2, 3, 0.0, False)))
+        client.spin_for(0.5)
+        assert [g.data for g in greets] == ["a"]
+        assert not client.set_parameters("/behaviour_node", min_probability=1.5)[0].successful
+        client.set_parameters("/behaviour_node", min_probability=0.5)
+        pub.publish(intents(("e", 2, 3, 0.0, False)))
+        client.spin_until(lambda: len(greets) >= 2, 5)
+        assert [g.data for g in greets] == ["a", "e"]
         assert node.alive()
     finally:
         client.close()
