@@ -128,12 +128,22 @@ class DecisionEvent:
     reason: str = ""
 
 
-def _probabilities(labels: tuple[str, ...], values: Sequence[float], q: float, stale: bool):
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0 or values.size != len(labels) or not np.isfinite(values).all():
-        return {}
-    adjusted = quality_adjusted(values, q, stale)
-    return {name: float(p) for name, p in zip(labels, adjusted)}
+def _adjusted(
+    labels: tuple[str, ...], rows: Sequence[Sequence[float]], qualities: Sequence[float]
+) -> list[dict[str, float]]:
+    """Quality-adjusted probabilities by label name, one dict per row; {} for a row of the
+    wrong length or with non-finite values. One batched ``quality_adjusted`` call."""
+    out: list[dict[str, float]] = [{} for _ in rows]
+    ok = [i for i, row in enumerate(rows) if labels and len(row) == len(labels)]
+    if not ok:
+        return out
+    p = np.asarray([list(rows[i]) for i in ok], dtype=np.float64)
+    adjusted = quality_adjusted(p, np.asarray([qualities[i] for i in ok], dtype=np.float64))
+    finite = np.isfinite(p).all(axis=1)
+    for k, i in enumerate(ok):
+        if finite[k]:
+            out[i] = dict(zip(labels, adjusted[k].tolist()))
+    return out
 
 
 class DecisionTracker:
@@ -154,38 +164,51 @@ class DecisionTracker:
         self.labels = labels
         return events
 
-    def decision(self, intent: Any) -> tuple[Decision | None, str]:
-        """The usable decision of one SocialIntent and '' , or None and why it is not usable
+    def decisions(self, intents: Sequence[Any]) -> list[tuple[Decision | None, str]]:
+        """Per SocialIntent: its usable decision and '', or None and why it is not usable
         (stale, low_quality, undecided, uncertain); the age is checked by ``update``."""
         labels, cfg = self.labels, self.config
-        if intent.stale:
-            return None, STALE
-        quality = float(intent.input_quality)
-        if not np.isfinite(quality) or quality < cfg.min_input_quality:
-            return None, LOW_QUALITY
-        name = labels.name("intent", int(intent.intent))
-        if not name:
-            return None, UNDECIDED
+        results: list[tuple[Decision | None, str]] = []
+        usable = []  # (index in results, intent, quality, intent label)
+        for intent in intents:
+            quality = float(intent.input_quality)
+            name = labels.name("intent", int(intent.intent))
+            if intent.stale:
+                results.append((None, STALE))
+            elif not np.isfinite(quality) or quality < cfg.min_input_quality:
+                results.append((None, LOW_QUALITY))
+            elif not name:
+                results.append((None, UNDECIDED))
+            else:
+                usable.append((len(results), intent, quality, name))
+                results.append((None, UNCERTAIN))
+        if not usable:
+            return results
+        qualities = [u[2] for u in usable]
         probabilities = {
-            "intent": _probabilities(labels.intent, intent.intent_probabilities, quality, False),
-            "attitude": _probabilities(
-                labels.attitude, intent.attitude_probabilities, quality, False
-            ),
-            "action": _probabilities(labels.action, intent.action_probabilities, quality, False),
+            task: _adjusted(
+                getattr(labels, task),
+                [getattr(u[1], f"{task}_probabilities") for u in usable],
+                qualities,
+            )
+            for task in FIELDS
         }
-        if probabilities["intent"].get(name, 0.0) < cfg.min_probability:
-            return None, UNCERTAIN
-        decision = Decision(
-            track_id=str(intent.track_id),
-            person_id=str(intent.person_id),
-            stamp_s=stamp_s(intent.header.stamp),
-            intent=name,
-            attitude=labels.name("attitude", int(intent.attitude)),
-            action=labels.name("action", int(intent.action)) or str(intent.action_label),
-            input_quality=quality,
-            probabilities=probabilities,
-        )
-        return decision, ""
+        for k, (index, intent, quality, name) in enumerate(usable):
+            mine = {task: probabilities[task][k] for task in FIELDS}
+            if mine["intent"].get(name, 0.0) < cfg.min_probability:
+                continue  # stays UNCERTAIN
+            decision = Decision(
+                track_id=str(intent.track_id),
+                person_id=str(intent.person_id),
+                stamp_s=stamp_s(intent.header.stamp),
+                intent=name,
+                attitude=labels.name("attitude", int(intent.attitude)),
+                action=labels.name("action", int(intent.action)) or str(intent.action_label),
+                input_quality=quality,
+                probabilities=mine,
+            )
+            results[index] = (decision, "")
+        return results
 
     def update(self, array: Any, now_s: float) -> list[DecisionEvent]:
         """Events of one SocialIntentArray received at ``now_s`` (the consumer's clock)."""
@@ -193,14 +216,16 @@ class DecisionTracker:
             self.ignored["no_model_info"] += 1
             return []
         events: list[DecisionEvent] = []
-        seen = set()
+        intents = []
         for intent in array.intents:
             if intent.model_version and intent.model_version != self.labels.model_version:
                 self.ignored["other_model"] += 1
-                continue
+            else:
+                intents.append(intent)
+        seen = set()
+        for intent, (decision, reason) in zip(intents, self.decisions(intents)):
             track = str(intent.track_id)
             seen.add(track)
-            decision, reason = self.decision(intent)
             if decision is not None and now_s - decision.stamp_s > self.config.max_age_s:
                 decision, reason = None, EXPIRED
             events += self._apply(track, decision, reason)
