@@ -21,7 +21,7 @@ ros2 run v4l2_camera v4l2_camera_node --ros-args \
 pids+=($!)
 params=()
 [[ -n "${SOCIALEGO_PARAMS_FILE:-}" ]] && params=(--params-file "$SOCIALEGO_PARAMS_FILE")
-ros2 run socialego_inference socialego_all --ros-args -r image:=/camera/image_raw "${params[@]}" &
+ros2 run socialego_inference socialego_all --image-topic /camera/image_raw --ros-args "${params[@]}" &
 pids+=($!)
 if [[ -t 1 && "${SOCIALEGO_MONITOR:-1}" != "0" ]]; then
   ros2 run socialego_inference intent_monitor

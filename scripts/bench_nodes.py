@@ -130,10 +130,13 @@ def _bench_intent_people(people: int, args) -> None:
         "intent_node",
         domain,
         {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64},
+        {"__ns": args.namespace},
     )
     client = RosClient(domain)
-    pub = client.node.create_publisher(WholeBodyPoseArray, topics.absolute(topics.POSES), 10)
-    intents = client.collect(SocialIntentArray, topics.absolute(topics.INTENTS))
+    pub = client.node.create_publisher(
+        WholeBodyPoseArray, topics.absolute(topics.POSES, args.namespace), 10
+    )
+    intents = client.collect(SocialIntentArray, topics.absolute(topics.INTENTS, args.namespace))
     diags = client.collect(DiagnosticArray, "/diagnostics")
     client.spin_until(lambda: pub.get_subscription_count() > 0 and intents, 90)
     sent: dict[tuple[int, int], float] = {}
@@ -147,7 +150,7 @@ def _bench_intent_people(people: int, args) -> None:
             latencies.append(time.monotonic() - sent[key])
 
     client.node.create_subscription(
-        SocialIntentArray, topics.absolute(topics.INTENTS), on_intent, 10
+        SocialIntentArray, topics.absolute(topics.INTENTS, args.namespace), on_intent, 10
     )
     duration, rate = args.intent_seconds, 30.0
     start = time.monotonic()
@@ -268,28 +271,29 @@ def bench_end_to_end(args) -> None:
         # reliable, depth 1: the newest image always arrives whole (a 921 kB best-effort image
         # can lose fragments on loopback under load); older ones are still dropped when busy
         {"max_persons": 3, "diagnostics_period_s": 1.0, "image_reliability": "reliable"},
-        {"image": topics.CAMERA_IMAGE},
+        {"image": topics.CAMERA_IMAGE, "__ns": args.namespace},
     )
     intent = NodeProcess(
         "socialego_inference",
         "intent_node",
         domain,
         {"inference_rate_hz": 30.0},
+        {"__ns": args.namespace},
     )
     client = RosClient(domain)
     pub = client.node.create_publisher(Image, topics.CAMERA_IMAGE, 1)
-    poses = client.collect(WholeBodyPoseArray, topics.absolute(topics.POSES))
+    poses = client.collect(WholeBodyPoseArray, topics.absolute(topics.POSES, args.namespace))
     intents_rx: list[tuple[float, object]] = []
     client.node.create_subscription(
         SocialIntentArray,
-        topics.absolute(topics.INTENTS),
+        topics.absolute(topics.INTENTS, args.namespace),
         lambda m: intents_rx.append((time.time(), m)),
         10,
     )
     client.spin_until(
         lambda: (
             pub.get_subscription_count() > 0
-            and client.node.count_publishers(topics.absolute(topics.INTENTS)) > 0
+            and client.node.count_publishers(topics.absolute(topics.INTENTS, args.namespace)) > 0
         ),
         120,
     )
@@ -343,7 +347,9 @@ def main() -> None:
     parser.add_argument("--camera-fps", type=float, default=15.0)
     parser.add_argument("--stage-ticks", type=int, default=200, help="ticks per stage figure")
     parser.add_argument("--only", choices=("backends", "intent", "stages", "e2e"), default=None)
+    parser.add_argument("--namespace", default="", help="run the nodes in this namespace")
     args = parser.parse_args()
+    args.namespace = topics.namespace_of(args.namespace)
     import os
     import platform
 

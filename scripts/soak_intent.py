@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from socialego_core import topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 from rosnode_harness import NodeProcess, RosClient, unique_domain_id  # noqa: E402
@@ -99,22 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tracks", type=int, default=64, help="the node's max_tracks")
     parser.add_argument("--out", type=Path, default=None, help="write soak_intent.{csv,png} here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--namespace", default="", help="run the node in this namespace")
     args = parser.parse_args(argv)
+    namespace = topics.namespace_of(args.namespace)
 
     from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
 
     rng = np.random.default_rng(args.seed)
     domain = unique_domain_id()
     params = {"max_tracks": args.max_tracks, "inference_rate_hz": 10.0}
-    node = NodeProcess("socialego_inference", "intent_node", domain, params)
+    node = NodeProcess(
+        "socialego_inference", "intent_node", domain, params, remaps={"__ns": namespace}
+    )
     client = RosClient(domain, "socialego_soak")
-    pub = client.node.create_publisher(WholeBodyPoseArray, "/socialego/poses", 10)
+    pub = client.node.create_publisher(
+        WholeBodyPoseArray, topics.absolute(topics.POSES, namespace), 10
+    )
     intents = [0]
 
     def count(_msg) -> None:
         intents[0] += 1
 
-    client.node.create_subscription(SocialIntentArray, "/socialego/intents", count, 10)
+    client.node.create_subscription(
+        SocialIntentArray, topics.absolute(topics.INTENTS, namespace), count, 10
+    )
     if not client.spin_until(lambda: pub.get_subscription_count() > 0, 120):
         print(node.log(), file=sys.stderr)
         return 1

@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 from ros_domains import TEST_DOMAINS, claim_domain  # noqa: E402 - the harness folder
-
-INTENTS = "/socialego/intents"
+from socialego_core import topics  # noqa: E402
 
 
 def make_bag(workdir: Path, tracks: int, seed: int) -> Path:
@@ -49,11 +48,14 @@ def make_bag(workdir: Path, tracks: int, seed: int) -> Path:
     return bag
 
 
-def lost_ticks(out: Path, rate_hz: float, gap_periods: float) -> tuple[int, int, float]:
+def lost_ticks(
+    out: Path, rate_hz: float, gap_periods: float, namespace: str = ""
+) -> tuple[int, int, float]:
     """(intent arrays recorded, ticks lost in gaps, longest gap in s) of a recorded bag."""
     from socialego_core.bags.io import read_messages
 
-    times = sorted(item.log_time_ns * 1e-9 for item in read_messages(out, [INTENTS]))
+    intents = topics.absolute(topics.INTENTS, topics.namespace_of(namespace))
+    times = sorted(item.log_time_ns * 1e-9 for item in read_messages(out, [intents]))
     period = 1.0 / rate_hz
     lost, longest = 0, 0.0
     for a, b in zip(times, times[1:]):
@@ -69,7 +71,11 @@ def replay_once(bag: Path, run_dir: Path, args) -> tuple[int, int, float, str]:
 
     run_dir.mkdir(parents=True)
     nodes = NodeProcesses(
-        ["intent"], sim_time=True, log_path=run_dir / "nodes.log", threads=args.threads
+        ["intent"],
+        sim_time=True,
+        log_path=run_dir / "nodes.log",
+        threads=args.threads,
+        namespace=args.namespace,
     )
     out = run_dir / "outputs"
     nodes.start()
@@ -86,7 +92,9 @@ def replay_once(bag: Path, run_dir: Path, args) -> tuple[int, int, float, str]:
             "--tail",
             str(args.tail),
             "--record",
-            INTENTS,
+            topics.absolute(topics.INTENTS, topics.namespace_of(args.namespace)),
+            "--namespace",
+            args.namespace or "/",
             "--wait-timeout",
             "120",
         ]
@@ -97,7 +105,9 @@ def replay_once(bag: Path, run_dir: Path, args) -> tuple[int, int, float, str]:
             return 0, -1, 0.0, f"replay failed: {result.stderr.strip()[-300:]}"
     finally:
         code = nodes.stop()
-    arrays, lost, longest = lost_ticks(out, args.inference_rate_hz, args.gap_periods)
+    arrays, lost, longest = lost_ticks(
+        out, args.inference_rate_hz, args.gap_periods, args.namespace
+    )
     note = f"exit code {code}" if code not in (0, None) else ""
     return arrays, lost, longest, note
 
@@ -117,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "--gap-periods", type=float, default=2.5, help="a gap of more tick periods loses ticks"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="keep bags and logs here")
+    parser.add_argument("--namespace", default="", help="run the nodes in this namespace")
     args = parser.parse_args(argv)
     # a DDS domain of our own: another replay on the machine would publish /clock into ours
     domain, _lock = claim_domain(random.sample(TEST_DOMAINS, len(TEST_DOMAINS)))

@@ -389,13 +389,22 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
         assert client.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
         assert node.wait_for_log("model", 20)
 
+        def one_hot(decision: int, p: float = 0.9) -> list[float]:
+            return [p if k == decision else (1 - p) / 2 for k in (1, 2, 3)]
+
         def intents(*items):
+            # stamped now (the node drops forecasts older than max_age_s by its clock)
             msg = SocialIntentArray()
+            msg.header.stamp = client.node.get_clock().now().to_msg()
             msg.intents = [
                 SocialIntent(
+                    header=msg.header,
                     track_id=tid,
                     intent=intent,
+                    intent_probabilities=one_hot(intent),
                     attitude=attitude,
+                    attitude_probabilities=one_hot(attitude),
+                    action=2 if punch > 0.5 else 1,
                     action_probabilities=[1 - punch, punch],
                     input_quality=1.0,
                     stale=stale,
@@ -417,6 +426,18 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
         assert [g.data for g in greets] == ["a"]  # once, not b (stale), not again for a
         assert [a.data.split(":")[0] for a in alerts] == ["c", "d"]
         assert "Negative" in alerts[0].data and "Punch" in alerts[1].data
+        # the listener's thresholds are live parameters: at 0.95, e (Interested at 0.9) is
+        # not acted on; back at 0.5 it appears and is greeted
+        results = client.set_parameters("/behaviour_node", min_probability=0.95)
+        assert all(r.successful for r in results), results
+        pub.publish(intents(("e", 2, 3, 0.0, False)))
+        client.spin_for(0.5)
+        assert [g.data for g in greets] == ["a"]
+        assert not client.set_parameters("/behaviour_node", min_probability=1.5)[0].successful
+        client.set_parameters("/behaviour_node", min_probability=0.5)
+        pub.publish(intents(("e", 2, 3, 0.0, False)))
+        client.spin_until(lambda: len(greets) >= 2, 5)
+        assert [g.data for g in greets] == ["a", "e"]
         assert node.alive()
     finally:
         client.close()

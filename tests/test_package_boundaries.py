@@ -20,6 +20,7 @@ NODE_MODULES = (
     "socialego_perception.gaze_node",
     "socialego_inference.intent_node",
     "socialego_inference.behaviour_node",
+    "socialego_inference.listener",
     "socialego_inference.hri_bridge",
     "socialego_inference.single_process",
     "socialego_inference.bag_replay",

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from rosnode_harness import require_ros
-from socialego_core.bags.io import read_messages, stamp_to_ns
+from socialego_core.bags.io import bag_topics, read_messages, stamp_to_ns
 from socialego_core.labels import JPL_SOCIAL
 from socialego_training.bags import split_to_bag
 from socialego_training.data import load_split
@@ -154,6 +154,53 @@ def test_camera_bag_replayed_through_pose_and_intent_nodes(tmp_path, ros_env):
         for intent in item.message.intents:
             per_track[intent.track_id] += 1
     assert per_track, "no forecasts"
+
+
+def test_compressed_camera_bag_in_a_namespace_replayed_end_to_end(tmp_path, ros_env):
+    """A bag of JPEG CompressedImage (not the raw topic the nodes listened to by default) is
+    found by its type, the pose node started on it, and the nodes run in a namespace: the
+    outputs are recorded and scored under it."""
+    require_ros(("socialego_inference", "socialego_all"))
+    root = _synthetic_split(tmp_path / "data", tracks=2, seed=7, render=True)
+    bag = tmp_path / "jpeg_bag"
+    split_to_bag(root, "test", bag, progress=False, compressed=True)
+    compressed = "/camera/image_raw/compressed"
+    assert bag_topics(bag)[compressed][0] == "sensor_msgs/msg/CompressedImage"
+    assert "/camera/image_raw" not in bag_topics(bag)
+    out, report = tmp_path / "run" / "outputs", tmp_path / "run" / "report"
+    _replay(bag, out, report, ros_env, "--tail", "1", "--lockstep", "--namespace", "/robot1")
+
+    recorded = bag_topics(out)
+    assert "/robot1/socialego/intents" in recorded and "/socialego/intents" not in recorded
+    image_stamps = {stamp_to_ns(m.message.header.stamp) for m in read_messages(bag, [compressed])}
+    poses = list(read_messages(out, ["/robot1/socialego/poses"]))
+    assert poses, "the pose node published nothing on the compressed images"
+    assert {stamp_to_ns(m.message.header.stamp) for m in poses} <= image_stamps
+    assert sum(len(m.message.poses) for m in poses) > 0
+    scores = json.loads((report / "scores.json").read_text(encoding="utf-8"))
+    assert scores["metrics"]["forecasts_matched"] > 0
+
+
+def test_a_camera_choice_the_bag_lacks_fails_at_once_naming_its_topics(tmp_path, ros_env):
+    require_ros(("socialego_inference", "socialego_all"))
+    root = _synthetic_split(tmp_path / "data", tracks=1, seed=3, render=True)
+    bag = tmp_path / "jpeg_bag"
+    split_to_bag(root, "test", bag, progress=False, compressed=True)
+    for extra, expected in (
+        (["--input-type", "raw"], "has no raw image topic"),
+        (["--image-topic", "/other/image"], "has no camera image topic /other/image"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "socialego_inference.bag_replay", str(bag), *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=ros_env,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr
+        assert "/camera/image_raw/compressed (sensor_msgs/msg/CompressedImage)" in result.stderr
 
 
 def test_intent_table_shows_decisions_and_undecided_guesses():

@@ -15,11 +15,13 @@ parameter is true (the default); with autostart:=false drive them with
 from socialego_bringup.launch_actions import argument_values, launch_description, lifecycle_node
 from socialego_bringup.launch_args import (
     COMMON_ARGUMENTS,
+    NOT_GIVEN,
     ROBOT_ARGUMENTS,
     argument_declarations,
     given_overrides,
     is_true,
 )
+from socialego_core import topics
 
 ARGUMENTS = argument_declarations(
     (
@@ -42,10 +44,8 @@ NODES = (
 
 def launch_setup(context):
     values = argument_values(context, ARGUMENTS)
-    image_topic = values["image_topic"]
-    remappings = {
-        "pose_node": [("image", image_topic), ("image/compressed", image_topic + "/compressed")]
-    }
+    input_type = values["input_type"] if values["input_type"] != NOT_GIVEN else "raw"
+    remappings = {"pose_node": topics.image_remaps(values["image_topic"], input_type)}
     return [
         lifecycle_node(
             package,

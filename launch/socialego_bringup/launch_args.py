@@ -58,6 +58,13 @@ ROBOT_ARGUMENTS: tuple[ParameterArgument, ...] = (
 # The evaluation launch file's parameter arguments.
 EVAL_ARGUMENTS: tuple[ParameterArgument, ...] = (
     ParameterArgument("model_path", ("intent_node",), "model_path", "student artifact (.pt)"),
+    ParameterArgument(
+        "input_type",
+        ("pose_node",),
+        "input_type",
+        "raw | compressed (compressed: image_topic or image_topic/compressed is the bag's "
+        "CompressedImage topic)",
+    ),
 )
 
 

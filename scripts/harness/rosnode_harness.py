@@ -151,6 +151,26 @@ class RosClient:
             self.executor.spin_once(timeout_sec=0.02)
         return predicate()
 
+    def set_parameters(self, node: str, timeout: float = 10.0, **values) -> list:
+        """``ros2 param set`` of ``values`` on ``node`` (its full name); the results (each with
+        ``successful`` and ``reason``)."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        client = self.node.create_client(SetParameters, f"{node}/set_parameters")
+        try:
+            if not client.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"{node}/set_parameters is not available")
+            request = SetParameters.Request(
+                parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+            )
+            future = client.call_async(request)
+            if not self.spin_until(future.done, timeout):
+                raise TimeoutError(f"{node}/set_parameters did not answer")
+            return list(future.result().results)
+        finally:
+            self.node.destroy_client(client)
+
     def collect(self, msg_type, topic: str, qos=10) -> list:
         received: list = []
         self.node.create_subscription(msg_type, topic, received.append, qos)

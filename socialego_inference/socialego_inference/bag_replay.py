@@ -10,6 +10,12 @@ A small ``ros2 bag play --clock`` + ``ros2 bag record`` in one rclpy process (ne
   time, and copies the ground-truth topics into it so the result is self-contained;
 - optionally shows a live per-person table (``--show``) and scores the result (``--score DIR``).
 The nodes must run with ``use_sim_time:=true``. ``--start-nodes`` starts them for you.
+
+Any camera bag: the camera is the bag's one image topic, raw (sensor_msgs/Image) or compressed
+(CompressedImage); ``--image-topic`` / ``--input-type`` choose it when there are several, and
+``--start-nodes`` points the pose node at it. ``--namespace`` runs against nodes in a namespace:
+their ``<ns>/socialego/...`` topics are recorded and scored, and the bag's own ``/socialego/...``
+topics (poses, ground truth) are played into the namespace.
 """
 
 from __future__ import annotations
@@ -36,19 +42,13 @@ from socialego_core.labels import TASKS
 from socialego_core.topics import IMAGE_TYPES
 from socialego_ros.qos import LATCHED
 
-from socialego_inference.pipeline import NodeError
+from socialego_inference.pipeline import NodeError, NodeProcesses, camera_of_bag
 
-INTENTS = topics.absolute(topics.INTENTS)
-POSES = topics.absolute(topics.POSES)
-MODEL_INFO = topics.absolute(topics.MODEL_INFO)
-GROUND_TRUTH_TOPICS = (
-    topics.absolute(topics.GROUND_TRUTH),
-    topics.absolute(topics.GROUND_TRUTH_POSES),
-)
+# message types of the topics recorded, by relative name (socialego_core.topics)
 KNOWN_TYPES = {
-    INTENTS: "socialego_msgs/msg/SocialIntentArray",
-    POSES: "socialego_msgs/msg/WholeBodyPoseArray",
-    MODEL_INFO: "socialego_msgs/msg/ModelInfo",
+    topics.INTENTS: "socialego_msgs/msg/SocialIntentArray",
+    topics.POSES: "socialego_msgs/msg/WholeBodyPoseArray",
+    topics.MODEL_INFO: "socialego_msgs/msg/ModelInfo",
     topics.DIAGNOSTICS: "diagnostic_msgs/msg/DiagnosticArray",
 }
 NS = 1_000_000_000
@@ -94,6 +94,8 @@ class BagReplay:
         quiet: bool = False,
         lockstep: bool = False,
         lockstep_timeout_s: float = 5.0,
+        namespace: str = "",
+        camera: str | None = None,
     ) -> None:
         if rate <= 0:
             raise ReplayError(f"--rate must be positive, got {rate}")
@@ -101,6 +103,14 @@ class BagReplay:
 
         if not bag.exists():
             raise ReplayError(f"bag {bag} does not exist")
+        ns = topics.namespace_of(namespace)  # ValueError names a bad namespace
+        self.intents, self.poses, self.model_info = (
+            topics.absolute(t, ns) for t in (topics.INTENTS, topics.POSES, topics.MODEL_INFO)
+        )
+        self.ground_truth = {
+            topics.absolute(t, ns) for t in (topics.GROUND_TRUTH, topics.GROUND_TRUTH_POSES)
+        }
+        self.known_types = {topics.absolute(t, ns): ty for t, ty in KNOWN_TYPES.items()}
         self.reader = Reader(bag)
         self.reader.open()
         self.bag = bag
@@ -111,23 +121,29 @@ class BagReplay:
         # lockstep: the next image waits until the pose node answered the previous one, with
         # simulated time paused meanwhile, so scores do not depend on how fast this machine is
         self.lockstep, self.lockstep_timeout_s = lockstep, lockstep_timeout_s
-        topics = {c.topic: c.msgtype for c in self.reader.connections}
-        has_images = any(t in IMAGE_TYPES for t in topics.values())
+        # the bag's topics by the name they are played under (its /socialego/... ones moved
+        # into the namespace), and the name each has in the bag
+        self.bag_name = {topics.in_namespace(c.topic, ns): c.topic for c in self.reader.connections}
+        in_bag = {topics.in_namespace(c.topic, ns): c.msgtype for c in self.reader.connections}
+        cameras = [t for t, ty in in_bag.items() if ty in IMAGE_TYPES]
+        if camera is not None and camera not in cameras:
+            raise ReplayError(f"bag {bag} has no image topic {camera} (image topics: {cameras})")
+        self.cameras = [camera] if camera is not None else cameras
         if record is None:
-            record = [INTENTS, MODEL_INFO] + ([POSES] if has_images else [])
+            record = [self.intents, self.model_info] + ([self.poses] if cameras else [])
         self.record_topics = record
         # topics the nodes produce are recorded, not played; /clock is ours
-        self.play_topics = {t: ty for t, ty in topics.items() if t not in record and t != "/clock"}
+        self.play_topics = {t: ty for t, ty in in_bag.items() if t not in record and t != "/clock"}
         if not self.play_topics:
-            raise ReplayError(f"bag {bag} has nothing to play (topics: {sorted(topics)})")
+            raise ReplayError(f"bag {bag} has nothing to play (topics: {sorted(in_bag)})")
         if wait_for_subscribers is None:
-            wait_for_subscribers = [t for t, ty in self.play_topics.items() if ty in IMAGE_TYPES]
-            if not wait_for_subscribers and POSES in self.play_topics:
-                wait_for_subscribers = [POSES]
+            wait_for_subscribers = [t for t in self.cameras if t in self.play_topics]
+            if not wait_for_subscribers and self.poses in self.play_topics:
+                wait_for_subscribers = [self.poses]
         self.wait_for_subscribers = wait_for_subscribers
         self.wait_for_publishers = (
-            [INTENTS]
-            if wait_for_publishers is None and INTENTS in record
+            [self.intents]
+            if wait_for_publishers is None and self.intents in record
             else wait_for_publishers or []
         )
         self.node = rclpy.create_node("socialego_bag_replay")
@@ -171,7 +187,7 @@ class BagReplay:
     # -- recording -----------------------------------------------------------------------------
     def _subscribe(self, topic: str, msgtype: str) -> None:
         cls = message_class(msgtype)
-        qos = LATCHED if topic == MODEL_INFO else RELIABLE
+        qos = LATCHED if topic == self.model_info else RELIABLE
 
         def on_message(data: bytes, topic: str = topic, msgtype: str = msgtype) -> None:
             t = self.sim_now()
@@ -180,9 +196,9 @@ class BagReplay:
                     self.writer.write_raw(topic, msgtype, data, t)
                 self.recorded[topic] += 1
                 if self.table is not None:
-                    if topic == INTENTS:
+                    if topic == self.intents:
                         self.table.update(deserialize_message(data, cls))
-                    elif topic == MODEL_INFO:
+                    elif topic == self.model_info:
                         self.table.set_model_info(deserialize_message(data, cls))
 
         self.subscriptions.append(
@@ -193,7 +209,7 @@ class BagReplay:
         graph = dict(self.node.get_topic_names_and_types())
         still = []
         for topic in self._pending_types:
-            msgtype = KNOWN_TYPES.get(topic) or next(iter(graph.get(topic, [])), None)
+            msgtype = self.known_types.get(topic) or next(iter(graph.get(topic, [])), None)
             if msgtype is None:
                 still.append(topic)
             else:
@@ -235,7 +251,7 @@ class BagReplay:
     def _copy_ground_truth(self, topic: str, msgtype: str, t_ns: int, data: bytes) -> None:
         if (
             self.writer is not None
-            and topic in GROUND_TRUTH_TOPICS
+            and topic in self.ground_truth
             and topic not in self.record_topics
         ):
             with self.lock:
@@ -256,22 +272,24 @@ class BagReplay:
         deadline = paused + self.lockstep_timeout_s
         # no /clock while waiting: time stands still, and fewer clock callbacks leave the
         # nodes' executors free for the image
-        while self.recorded[POSES] == count_before and time.monotonic() < deadline:
+        while self.recorded[self.poses] == count_before and time.monotonic() < deadline:
             time.sleep(0.002)
         self.wall0 += time.monotonic() - paused  # simulated time did not run while waiting
 
     def play(self) -> None:
-        connections = [c for c in self.reader.connections if c.topic in self.publishers]
+        played = {bag_topic: topic for topic, bag_topic in self.bag_name.items()}
+        connections = [c for c in self.reader.connections if played.get(c.topic) in self.publishers]
         self.wall0 = time.monotonic()
         for connection, t_ns, data in self.reader.messages(connections=connections):
+            topic = played[connection.topic]
             self._sleep_until(self.wall0 + (t_ns - self.t_first) / (self.rate * NS))
             self.publish_clock(max(self.sim_now(), t_ns))
-            poses_before = self.recorded[POSES]
-            self.publishers[connection.topic].publish(bytes(data))
-            if self.lockstep and connection.msgtype in IMAGE_TYPES and POSES in self.record_topics:
+            poses_before = self.recorded[self.poses]
+            self.publishers[topic].publish(bytes(data))
+            if self.lockstep and topic in self.cameras and self.poses in self.record_topics:
                 self._wait_for_poses(poses_before)
-            self.published[connection.topic] += 1
-            self._copy_ground_truth(connection.topic, connection.msgtype, t_ns, bytes(data))
+            self.published[topic] += 1
+            self._copy_ground_truth(topic, connection.msgtype, t_ns, bytes(data))
         # let the nodes finish: simulated time runs on past the last message
         self._sleep_until(
             self.wall0 + (self.t_last - self.t_first + self.tail_s * NS) / (self.rate * NS)
@@ -328,6 +346,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("bag", type=Path, help="input bag (folder or .mcap)")
     parser.add_argument("--out", type=Path, default=None, help="new bag for the recorded outputs")
     parser.add_argument("--rate", type=float, default=1.0, help="playback speed factor")
+    parser.add_argument(
+        "--image-topic",
+        default=None,
+        help="the bag's camera topic (default: its only image topic); for compressed images "
+        "the topic itself or the raw name without /compressed",
+    )
+    parser.add_argument(
+        "--input-type",
+        choices=topics.INPUT_TYPES,
+        default=None,
+        help="raw (sensor_msgs/Image) or compressed (CompressedImage); default: the bag's",
+    )
+    parser.add_argument(
+        "--namespace",
+        default="",
+        help="namespace of the nodes: record <ns>/socialego/...; the bag's /socialego/... "
+        "topics are played into it",
+    )
     parser.add_argument("--record", nargs="+", default=None, help="topics to record")
     parser.add_argument(
         "--wait-timeout", type=float, default=120.0, help="seconds to wait for the nodes"
@@ -369,15 +405,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None and args.out.exists():
         print(f"bag_replay: error: {args.out} exists already; choose a new --out", file=sys.stderr)
         return 2
+    try:
+        namespace = topics.namespace_of(args.namespace)
+        camera = camera_of_bag(args.bag, args.image_topic, args.input_type)
+    except ValueError as error:
+        print(f"bag_replay: error: {error}", file=sys.stderr)
+        return 2
     nodes = None
     rclpy.init(args=argv)
     try:
         if args.start_nodes:
-            from socialego_inference.pipeline import NodeProcesses, nodes_for_bag
-
             nodes = NodeProcesses(
-                nodes_for_bag(args.bag),
+                ["pose", "intent"] if camera else ["intent"],
                 sim_time=True,
+                image_topic=camera[0] if camera else topics.CAMERA_IMAGE,
+                input_type=camera[1] if camera else "raw",
+                namespace=namespace,
                 model_path=args.model,
                 params_file=args.params_file,
                 log_path=args.node_log,
@@ -392,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             tail_s=args.tail,
             show=args.show,
             lockstep=args.lockstep,
+            namespace=namespace,
+            camera=camera[0] if camera else None,
         )
         t0 = time.monotonic()
         recorded = replay.run()
@@ -425,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         from socialego_core.bags.report import write_report
         from socialego_core.bags.scoring import score_bag
 
-        evaluation = score_bag(args.out)
+        evaluation = score_bag(args.out, namespace=namespace)
         report = write_report(
             evaluation, args.score, title=args.title or f"Replay of {args.bag.name}"
         )

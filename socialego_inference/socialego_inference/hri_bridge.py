@@ -87,13 +87,13 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         try:
             import hri_msgs.msg as hri
         except ImportError as exc:
-            self.get_logger().error(missing_hri_msgs_message(exc))
+            self.configure_error(missing_hri_msgs_message(exc))
             return TransitionCallbackReturn.FAILURE
         problems = constant_problems(hri.Skeleton2D, SKELETON2D_INDEX) + constant_problems(
             hri.EngagementLevel, ENGAGEMENT_LEVELS
         )
         for problem in problems:
-            self.get_logger().error(f"installed hri_msgs differs from REP-155: {problem}")
+            self.configure_error(f"installed hri_msgs differs from REP-155: {problem}")
         if problems:
             return TransitionCallbackReturn.FAILURE
         self.hri = hri
@@ -142,6 +142,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
                 SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
             ),
         ]
+        self.input_name = self.inputs[-2].topic_name
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return result
@@ -260,7 +261,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         self.persons_pub.publish(hri.IdsList(header=msg.header, ids=persons))
         self._expire(now_s)
         self.frames += 1
-        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        self.note_processing((time.perf_counter() - t0) * 1000.0)
 
     def on_intents(self, msg: SocialIntentArray) -> None:
         if not self.active:

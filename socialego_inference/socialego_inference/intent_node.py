@@ -87,16 +87,16 @@ class IntentNode(SocialEgoLifecycleNode):
         try:
             online, hysteresis = engine_configs(cfg)
         except ValueError as exc:
-            self.get_logger().error(f"invalid configuration: {exc}")
+            self.configure_error(f"invalid configuration: {exc}")
             return TransitionCallbackReturn.FAILURE
         if not Path(path).is_file():
-            self.get_logger().error(f"model file {path} does not exist (parameter model_path)")
+            self.configure_error(f"model file {path} does not exist (parameter model_path)")
             return TransitionCallbackReturn.FAILURE
         try:
             self.predictor = StudentPredictor(path, device=cfg["device"], threads=cfg["threads"])
             get_layout(self.predictor.window_spec.layout)
         except (ArtifactError, ValueError, OSError, RuntimeError, KeyError) as exc:
-            self.get_logger().error(f"cannot load model file {path}: {exc}")
+            self.configure_error(f"cannot load model file {path}: {exc}")
             return TransitionCallbackReturn.FAILURE
         if str(self.predictor.device) != cfg["device"] and cfg["device"] != "auto":
             self.get_logger().warning(
@@ -130,6 +130,7 @@ class IntentNode(SocialEgoLifecycleNode):
             ),
             self.timer,
         ]
+        self.input_name = self.inputs[0].topic_name
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         self.info_pub.publish(self.model_info())
@@ -254,7 +255,7 @@ class IntentNode(SocialEgoLifecycleNode):
         for stage, ms in self.stage_ms.items():
             self.stage_ema[stage].add(ms)
         self.ticks += 1
-        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        self.note_processing((time.perf_counter() - t0) * 1000.0)
 
     def diagnostic_values(self) -> dict[str, str]:
         values = super().diagnostic_values()

@@ -101,6 +101,22 @@ BEHAVIOUR_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         live=True,
     ),
     ParamSpec(
+        "min_probability",
+        0.5,
+        "ignore intents whose decided intent's quality-adjusted probability is lower",
+        low=0.0,
+        high=1.0,
+        live=True,
+    ),
+    ParamSpec(
+        "max_age_s",
+        1.0,
+        "ignore intents stamped longer ago than this by the node clock (s)",
+        low=0.01,
+        high=3600.0,
+        live=True,
+    ),
+    ParamSpec(
         "greet_cooldown_s",
         10.0,
         "do not greet the same track again within this (s)",

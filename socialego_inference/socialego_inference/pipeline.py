@@ -1,7 +1,8 @@
 """Start and stop the SocialEgo nodes as a child process (for bag replays, the demo and tests).
 
 Runs the installed ``socialego_all`` executable (pose + intent nodes in one process; ``--no-pose``
-for pose bags) with ``use_sim_time`` and the camera topic remapped, its output to a log file.
+for pose bags) with ``use_sim_time``, the camera topic remapped (raw or compressed) and an
+optional namespace, its output to a log file.
 """
 
 from __future__ import annotations
@@ -50,10 +51,36 @@ def default_params_file() -> str:
     return str(path) if path.is_file() else ""
 
 
-def nodes_for_bag(bag: str | Path) -> list[str]:
-    """``["pose", "intent"]`` for a bag with camera images, ``["intent"]`` for a pose bag."""
-    types = {msgtype for msgtype, _ in bag_topics(bag).values()}
-    return ["pose", "intent"] if types & set(IMAGE_TYPES) else ["intent"]
+def camera_of_bag(
+    bag: str | Path, image_topic: str | None = None, input_type: str | None = None
+) -> tuple[str, str] | None:
+    """(image topic as ``--image-topic`` takes it, input type) of a bag's camera; None for a
+    bag without images. ``image_topic`` / ``input_type`` choose among several cameras or check
+    the choice; ValueError names a topic the bag lacks or a type it does not hold."""
+    cameras = {t: ty for t, (ty, _) in bag_topics(bag).items() if ty in IMAGE_TYPES}
+    if not cameras:
+        if image_topic:
+            raise ValueError(f"bag {bag} holds no camera images (asked for {image_topic})")
+        return None
+    candidates = sorted(cameras)
+    if image_topic:
+        names = (image_topic, image_topic + topics.COMPRESSED_SUFFIX)
+        candidates = [t for t in candidates if t in names]
+    if input_type is not None:
+        wanted = IMAGE_TYPES[topics.INPUT_TYPES.index(input_type)]
+        candidates = [t for t in candidates if cameras[t] == wanted]
+    if not candidates:
+        asked = " ".join(x for x in (input_type or "camera", "image topic", image_topic) if x)
+        held = ", ".join(f"{t} ({ty})" for t, ty in sorted(cameras.items()))
+        raise ValueError(f"bag {bag} has no {asked} (its image topics: {held})")
+    if len(candidates) > 1:
+        raise ValueError(
+            f"bag {bag} has several image topics ({', '.join(candidates)}): choose one with "
+            "--image-topic"
+        )
+    topic = candidates[0]
+    kind = topics.INPUT_TYPES[IMAGE_TYPES.index(cameras[topic])]
+    return topic, kind
 
 
 class NodeProcesses:
@@ -65,6 +92,8 @@ class NodeProcesses:
         model_path: str = "",
         params_file: str = "",
         image_topic: str = topics.CAMERA_IMAGE,
+        input_type: str = "raw",
+        namespace: str = "",
         log_path: Path | None = None,
         extra_ros_args: list[str] | None = None,
         all_frames: bool = True,
@@ -80,6 +109,9 @@ class NodeProcesses:
         # a replay should process every image (reliable, queued) rather than drop to keep up
         self.all_frames = all_frames
         self.image_topic = image_topic
+        topics.camera_topics(image_topic, input_type)  # ValueError names a bad input type
+        self.input_type = input_type
+        self.namespace = topics.namespace_of(namespace)
         self.extra_ros_args = list(extra_ros_args or [])
         self.threads = threads  # socialego_all --threads (1: the single-threaded executor)
         if log_path is None:
@@ -93,6 +125,8 @@ class NodeProcesses:
         cmd = [executable("socialego_inference", "socialego_all")]
         if "pose" not in self.nodes:
             cmd.append("--no-pose")
+        else:
+            cmd += ["--image-topic", self.image_topic, "--input-type", self.input_type]
         if self.threads != 1:
             cmd += ["--threads", str(self.threads)]
         cmd += ["--ros-args", "-p", f"use_sim_time:={'true' if self.sim_time else 'false'}"]
@@ -101,7 +135,9 @@ class NodeProcesses:
         if self.model_path or self.all_frames:
             # a later params file beats the node-specific entries of the first (-p would not)
             cmd += ["--params-file", str(self._override_params())]
-        cmd += ["-r", f"image:={self.image_topic}", *self.extra_ros_args]
+        if self.namespace != "/":
+            cmd += ["-r", f"__ns:={self.namespace}"]
+        cmd += self.extra_ros_args
         return cmd
 
     def _override_params(self) -> Path:

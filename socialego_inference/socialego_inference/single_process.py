@@ -5,9 +5,15 @@ low-latency deployment: one process, one executor, messages between the nodes st
 the middleware (intra-process in DDS). Parameters come from the usual ``--ros-args`` (e.g.
 ``--params-file config/socialego.yaml``) and each node's ``autostart`` parameter.
 
-    ros2 run socialego_inference socialego_all --ros-args --params-file socialego.yaml \
-        -r image:=/camera/image_raw
+    ros2 run socialego_inference socialego_all --image-topic /camera/image_raw \
+        --ros-args --params-file socialego.yaml
+    ros2 run socialego_inference socialego_all --image-topic /camera/image_raw \
+        --input-type compressed
     (or: socialego_all --gaze --behaviour --hri-bridge ...)
+
+``--image-topic`` remaps both camera inputs of the pose node, ``image`` and ``image/compressed``
+(``<topic>/compressed``, or the topic itself when it ends in /compressed and ``--input-type
+compressed``); ``--input-type`` sets the pose node's ``input_type`` over any params file.
 
 Optional nodes are opt-in flags, as the launch file's ``enable_*`` arguments (default off):
 ``--gaze`` = enable_gaze, ``--behaviour`` = enable_behaviour, ``--hri-bridge`` =
@@ -22,6 +28,8 @@ import sys
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from socialego_core import topics
 from socialego_ros.executors import StarvationFreeExecutor
 from socialego_ros.main import autostart, shut_down, spin_until_shutdown
 
@@ -50,6 +58,17 @@ def main(argv: list[str] | None = None) -> None:
         help="also start the REP-155 bridge (as enable_hri_bridge:=true; needs hri_msgs)",
     )
     parser.add_argument(
+        "--image-topic",
+        default=None,
+        help="camera topic: remaps the pose node's image and image/compressed inputs",
+    )
+    parser.add_argument(
+        "--input-type",
+        choices=topics.INPUT_TYPES,
+        default=None,
+        help="the pose node's input_type (raw Image or CompressedImage), over the params file",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -63,6 +82,11 @@ def main(argv: list[str] | None = None) -> None:
             # Fail before any node starts: the user asked for the bridge explicitly.
             sys.exit(f"socialego_all --hri-bridge: {problem}")
 
+    if options.image_topic:
+        remaps = topics.image_remaps(options.image_topic, options.input_type or "raw")
+        argv.append("--ros-args")  # a further --ros-args block: the remaps apply to every node
+        for name, target in remaps:
+            argv += ["-r", f"{name}:={target}"]
     rclpy.init(args=argv)
     from socialego_inference.intent_node import IntentNode
 
@@ -70,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     if not options.no_pose:
         from socialego_perception.pose_node import PoseNode
 
-        nodes.append(PoseNode())
+        overrides = []
+        if options.input_type:
+            overrides.append(Parameter("input_type", Parameter.Type.STRING, options.input_type))
+        nodes.append(PoseNode(parameter_overrides=overrides))
     if options.gaze:
         from socialego_perception.gaze_node import GazeNode
 

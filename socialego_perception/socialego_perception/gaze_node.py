@@ -72,9 +72,11 @@ class GazeNode(SocialEgoLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        self.inputs.append(
-            self.create_subscription(WholeBodyPoseArray, topics.POSES, self.on_poses, RELIABLE_OUT)
+        sub = self.create_subscription(
+            WholeBodyPoseArray, topics.POSES, self.on_poses, RELIABLE_OUT
         )
+        self.inputs.append(sub)
+        self.input_name = sub.topic_name
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return super().on_activate(state)
@@ -132,7 +134,7 @@ class GazeNode(SocialEgoLifecycleNode):
             g.arousal = math.nan
             out.people.append(g)
         self.pub.publish(out)
-        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        self.note_processing((time.perf_counter() - t0) * 1000.0)
         for reading in readings:
             self.note_latency(reading.source.stamp)
 

@@ -79,7 +79,7 @@ class PoseNode(SocialEgoLifecycleNode):
                 initialization_delay=cfg["tracker_initialization_delay"],
             )
         except ValueError as exc:
-            self.get_logger().error(f"invalid configuration: {exc}")
+            self.configure_error(f"invalid configuration: {exc}")
             return TransitionCallbackReturn.FAILURE
         device, note = resolve_onnx_device(cfg["device"])
         if note:
@@ -102,14 +102,14 @@ class PoseNode(SocialEgoLifecycleNode):
                 box_source=cfg["box_source"],
             )
         except BackendError as exc:
-            self.get_logger().error(f"cannot set up pose backend '{cfg['backend']}': {exc}")
+            self.configure_error(f"cannot set up pose backend '{cfg['backend']}': {exc}")
             return TransitionCallbackReturn.FAILURE
         provides = list(self.backend.provides)
         if cfg["face_hands"] == "mediapipe":
             try:
                 self.face_hands = MediaPipeFaceHands(max_persons=cfg["face_hands_max_persons"])
             except BackendError as exc:
-                self.get_logger().error(f"cannot set up face_hands 'mediapipe': {exc}")
+                self.configure_error(f"cannot set up face_hands 'mediapipe': {exc}")
                 self.backend.close()
                 self.backend = None
                 return TransitionCallbackReturn.FAILURE
@@ -133,6 +133,7 @@ class PoseNode(SocialEgoLifecycleNode):
             sub = self.create_subscription(Image, "image", self.on_image, qos)
         self.inputs.append(sub)
         self.image_topic = sub.topic_name  # resolved (namespace, remaps): named in warnings
+        self.input_name = self.image_topic
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return super().on_activate(state)
@@ -199,7 +200,7 @@ class PoseNode(SocialEgoLifecycleNode):
         self.active_tracks = len(out.poses)
         self.pub.publish(out)
         self.images_done += 1
-        self.processing_ms.add((time.perf_counter() - t0) * 1000.0)
+        self.note_processing((time.perf_counter() - t0) * 1000.0)
         self.note_latency(header.stamp)
 
     @staticmethod

@@ -1,6 +1,8 @@
 """The lifecycle node base of every SocialEgo node: parameters declared from a ParamSpec table
 (validated at configure, live ones applied while running, the others refused with a reason),
-throttled and counted warnings, and /diagnostics while active."""
+throttled and counted warnings, and /diagnostics with levels (socialego_core.health): while
+active, OK / WARN / ERROR from the input, stamp lag, load, recent warnings and failures; after a
+failed configure, ERROR naming why until a configure succeeds."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections import defaultdict, deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from lifecycle_msgs.msg import State as StateMsg
 from rcl_interfaces.msg import (
     FloatingPointRange,
     IntegerRange,
@@ -25,6 +28,7 @@ from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.timer import Timer
 from socialego_core import topics
+from socialego_core.health import HealthSample, HealthThresholds, RecentCounter, assess
 
 from socialego_ros.params import ParamSpec, validate_all
 from socialego_ros.stamps import stamp_seconds
@@ -86,6 +90,8 @@ class SocialEgoLifecycleNode(LifecycleNode):
 
     PARAMS: tuple[ParamSpec, ...] = ()
     WARN_PERIOD_S = 5.0
+    # warning kinds that mean the model or backend failed: ERROR in /diagnostics
+    ERROR_KINDS: frozenset[str] = frozenset({"backend_error", "inference_failed"})
 
     def __init__(self, node_name: str, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
@@ -116,8 +122,55 @@ class SocialEgoLifecycleNode(LifecycleNode):
         self.processing_ms = Ema()
         self.latency_ms = RollingMedian()  # robust: a bad stamp is one sample of 101
         self._last_input_wall: float | None = None
+        # /diagnostics levels: what the node's input is called, when it became active, the
+        # processing time since the last report, recent warnings, why configure failed
+        self.input_name = "input"
+        self._active_since = time.monotonic()
+        self._busy_s = 0.0
+        self._last_report: float | None = None
+        self._recent = RecentCounter()
+        self._configure_errors: list[str] = []
+        self.configure_failure = ""
+        # every configure goes through _configure: a failure is reported on /diagnostics
+        configuring = StateMsg.TRANSITION_STATE_CONFIGURING
+        if configuring in getattr(self, "_callbacks", {}):
+            self._callbacks[configuring] = self._configure
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def _configure(self, state: State) -> TransitionCallbackReturn:
+        """``on_configure`` of the subclass; on failure /diagnostics says ERROR and why."""
+        self._configure_errors = []
+        self.stop_diagnostics()
+        try:
+            result = self.on_configure(state)
+        except Exception as exc:  # rclpy would turn it into ERROR without a word
+            self.configure_error(f"configure raised {exc!r}")
+            result = TransitionCallbackReturn.ERROR
+        if result == TransitionCallbackReturn.SUCCESS:
+            self.configure_failure = ""
+        else:
+            self.configure_failure = "configure failed: " + (
+                "; ".join(self._configure_errors) or "see the node log"
+            )
+            period = (
+                self.get_parameter("diagnostics_period_s").value
+                if self.has_parameter("diagnostics_period_s")
+                else 1.0
+            )
+            self.start_diagnostics(float(period))
+        return result
+
+    def configure_error(self, text: str) -> None:
+        """Log why configure fails; /diagnostics reports it as ERROR until a configure works."""
+        self._configure_errors.append(text)
+        self.get_logger().error(text)
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        self._active_since = time.monotonic()
+        self._last_input_wall = None
+        self._busy_s, self._last_report = 0.0, None
+        return super().on_activate(state)
+
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self.active = False
         for entity in self.inputs:
@@ -199,7 +252,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
         values = self.param_values()
         problems = self._startup_problems + validate_all(self.PARAMS, values)
         for problem in problems:
-            self.get_logger().error(f"invalid configuration: {problem}")
+            self.configure_error(f"invalid configuration: {problem}")
         if problems:
             return None
         return {spec.name: spec.coerce(values[spec.name]) for spec in self.PARAMS}
@@ -209,6 +262,7 @@ class SocialEgoLifecycleNode(LifecycleNode):
         """Log at most one warning of ``kind`` per WARN_PERIOD_S (wall clock); count all."""
         self.warning_counts[kind] += 1
         now = time.monotonic()
+        self._recent.add(kind, now)
         if now - self._last_warn.get(kind, -1e9) >= self.WARN_PERIOD_S:
             self._last_warn[kind] = now
             count = self.warning_counts[kind]
@@ -221,11 +275,17 @@ class SocialEgoLifecycleNode(LifecycleNode):
             self.input_period.add(now - self._last_input_wall)
         self._last_input_wall = now
 
+    def note_processing(self, ms: float) -> None:
+        """Time one input (or tick) took: its average and the load in /diagnostics."""
+        self.processing_ms.add(ms)
+        self._busy_s += ms / 1000.0
+
     def note_latency(self, header_stamp) -> None:
         now = self.get_clock().now().nanoseconds * 1e-9
         self.latency_ms.add((now - stamp_seconds(header_stamp)) * 1000.0)
 
     def start_diagnostics(self, period_s: float) -> None:
+        self.stop_diagnostics()
         self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, 10)
         self._diag_timer = self.create_timer(period_s, self.publish_diagnostics)
 
@@ -249,15 +309,42 @@ class SocialEgoLifecycleNode(LifecycleNode):
             values[f"warnings.{kind}"] = str(count)
         return values
 
+    def health(self) -> tuple[int, str]:
+        """(level, message) of the next report (socialego_core.health.assess)."""
+        now = time.monotonic()
+        load = None
+        if self._last_report is not None and now > self._last_report:
+            load = self._busy_s / (now - self._last_report)
+        self._busy_s, self._last_report = 0.0, now
+        cfg = self.cfg or {s.name: s.default for s in self.PARAMS}
+        try:
+            limits = HealthThresholds.from_params(cfg)
+        except KeyError:  # a node without the common parameters
+            limits = HealthThresholds()
+        recent = self._recent.recent(now, limits.window_s)
+        lag_ms = self.latency_ms.value
+        sample = HealthSample(
+            active=self.active,
+            input_name=self.input_name,
+            seconds_without_input=now - (self._last_input_wall or self._active_since),
+            stamp_lag_s=None if lag_ms is None else lag_ms / 1000.0,
+            load=load,
+            recent_warnings={k: n for k, n in recent.items() if k not in self.ERROR_KINDS},
+            recent_errors={k: n for k, n in recent.items() if k in self.ERROR_KINDS},
+            fatal=self.configure_failure,
+        )
+        return assess(sample, limits)
+
     def publish_diagnostics(self) -> None:
         if self._diag_pub is None:
             return
         status = DiagnosticStatus()
         status.name = f"{self.get_namespace().rstrip('/')}/{self.get_name()}"
         status.hardware_id = "socialego"
-        status.level = DiagnosticStatus.OK if self.active else DiagnosticStatus.WARN
-        status.message = "active" if self.active else "inactive"
-        status.values = [KeyValue(key=k, value=v) for k, v in self.diagnostic_values().items()]
+        level, status.message = self.health()
+        status.level = bytes([level])
+        values = self.diagnostic_values() if self.cfg else {}
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
         msg = DiagnosticArray()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.status = [status]

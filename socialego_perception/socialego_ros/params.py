@@ -91,4 +91,39 @@ COMMON_PARAMS: tuple[ParamSpec, ...] = (
         high=60.0,
         live=True,
     ),
+    ParamSpec(
+        "diag_no_input_s",
+        5.0,
+        "/diagnostics WARN when no input has arrived for this long (s); 0 = never",
+        low=0.0,
+        high=3600.0,
+        live=True,
+    ),
+    ParamSpec(
+        "diag_max_stamp_lag_s",
+        1.0,
+        "/diagnostics WARN when input stamps lag the node clock by more than this "
+        "(median, s); 0 = never",
+        low=0.0,
+        high=3600.0,
+        live=True,
+    ),
+    ParamSpec(
+        "diag_max_load",
+        0.9,
+        "/diagnostics WARN when processing takes more than this share of the time "
+        "(it falls behind its input)",
+        low=0.001,
+        high=1.0,
+        live=True,
+    ),
+    ParamSpec(
+        "diag_window_s",
+        10.0,
+        "/diagnostics WARN (warnings) or ERROR (model or backend failures) while any was "
+        "counted in the last this many seconds",
+        low=0.1,
+        high=3600.0,
+        live=True,
+    ),
 )

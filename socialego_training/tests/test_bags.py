@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -165,6 +166,31 @@ def test_camera_split_to_bag_and_back(tmp_path):
     assert (pose.bbox_x, pose.bbox_width) == (20.0, 5.0)
 
 
+def test_compressed_camera_split(tmp_path):
+    root = make_tiny_split(tmp_path / "data")
+    split_to_bag(root, "test", tmp_path / "bag", progress=False, compressed=True)
+    topics = bag_topics(tmp_path / "bag")
+    assert IMAGE_TOPIC not in topics
+    assert topics[IMAGE_TOPIC + "/compressed"] == ("sensor_msgs/msg/CompressedImage", 30)
+    first = next(read_messages(tmp_path / "bag", [IMAGE_TOPIC + "/compressed"])).message
+    assert first.format == "jpeg"
+    pixels = np.asarray(Image.open(io.BytesIO(bytes(first.data))))
+    assert pixels.shape == (H, W, 3) and abs(int(pixels.mean()) - 10) <= 2
+
+
+def test_scoring_in_a_namespace(tmp_path):
+    write_hand_checked_bag(tmp_path / "root")
+    write_hand_checked_bag(tmp_path / "ns", namespace="/robot1")
+    assert "/robot1/socialego/intents" in bag_topics(tmp_path / "ns")
+    expected = score_bag(tmp_path / "root").metrics
+    assert score_bag(tmp_path / "ns", namespace="/robot1").metrics == expected
+    assert score_bag(tmp_path / "ns", namespace="robot1/").metrics == expected
+    with pytest.raises(ValueError, match="another namespace"):
+        score_bag(tmp_path / "ns")
+    with pytest.raises(ValueError, match="not a valid ROS name"):
+        score_bag(tmp_path / "ns", namespace="/robot-1")
+
+
 def test_poses_only_split_and_downscaled_images(tmp_path):
     root = make_tiny_split(tmp_path / "data", frames=False)
     summary = split_to_bag(root, "test", tmp_path / "poses", progress=False)
@@ -293,10 +319,16 @@ def _model_info(store, metadata_json: str = "{}"):
     )
 
 
-def write_hand_checked_bag(path: Path, storage: str = "mcap", metadata_json: str = "{}") -> None:
+def write_hand_checked_bag(
+    path: Path, storage: str = "mcap", metadata_json: str = "{}", namespace: str = ""
+) -> None:
+    """The hand-checked case; with ``namespace`` the outputs are recorded under it (the ground
+    truth stays at the root, as an input bag holds it)."""
+    ns = namespace.rstrip("/")
     with BagWriter(path, storage=storage) as bag:
         store = bag.typestore
-        bag.write(MODEL_INFO_TOPIC, MODEL_INFO_TYPE, _model_info(store, metadata_json), T0)
+        info = _model_info(store, metadata_json)
+        bag.write(ns + MODEL_INFO_TOPIC, MODEL_INFO_TYPE, info, T0)
         for k in range(11):
             stamp = T0 + k * 100 * MS
             people = [
@@ -317,7 +349,7 @@ def write_hand_checked_bag(path: Path, storage: str = "mcap", metadata_json: str
                 if f[0] == k
             ]
             array = store.types[INTENTS_TYPE](header=m.header(store, stamp, "c"), intents=intents)
-            bag.write(INTENTS_TOPIC, INTENTS_TYPE, array, stamp + LATENCY_MS * MS)
+            bag.write(ns + INTENTS_TOPIC, INTENTS_TYPE, array, stamp + LATENCY_MS * MS)
 
 
 def test_scores_match_the_hand_checked_case(tmp_path):

@@ -13,13 +13,7 @@ from socialego_core.labels import TASKS
 
 from .evaluation import Boxes, Forecast, TruthTrack
 from .io import read_messages, stamp_to_ns
-from .typestore import (
-    GROUND_TRUTH_POSES_TOPIC,
-    GROUND_TRUTH_TOPIC,
-    INTENTS_TOPIC,
-    MODEL_INFO_TOPIC,
-    POSES_TOPIC,
-)
+from .typestore import INTENTS_TOPIC, POSES_TOPIC, ROOT_TOPICS, BagTopics
 
 
 def _boxes(pose_array: Any) -> dict[str, tuple[float, float, float, float]]:
@@ -30,13 +24,13 @@ def _boxes(pose_array: Any) -> dict[str, tuple[float, float, float, float]]:
     }
 
 
-def read_truth(path: Path) -> tuple[dict[str, TruthTrack], Boxes]:
+def read_truth(path: Path, names: BagTopics = ROOT_TOPICS) -> tuple[dict[str, TruthTrack], Boxes]:
     """The labelled people (by track id) and, for camera bags, their boxes per stamp."""
     truth: dict[str, TruthTrack] = {}
     truth_boxes: Boxes = {}
-    for item in read_messages(path, [GROUND_TRUTH_TOPIC, GROUND_TRUTH_POSES_TOPIC]):
+    for item in read_messages(path, [names.ground_truth, names.ground_truth_poses]):
         stamp = stamp_to_ns(item.message.header.stamp)
-        if item.topic == GROUND_TRUTH_POSES_TOPIC:
+        if item.topic == names.ground_truth_poses:
             truth_boxes[stamp] = _boxes(item.message)
             continue
         for person in item.message.people:
@@ -89,20 +83,21 @@ def _decode(value: int, labels: list[str] | tuple[str, ...]) -> str | None:
 
 
 def read_outputs(
-    path: Path, default_labels: dict[str, tuple[str, ...]]
+    path: Path, default_labels: dict[str, tuple[str, ...]], names: BagTopics = ROOT_TOPICS
 ) -> tuple[list[Forecast], Boxes, dict[str, list[float]], dict[str, Any]]:
-    """Forecasts (sorted by stamp), pose boxes per stamp, latencies per topic, model info."""
+    """Forecasts (sorted by stamp), pose boxes per stamp, latencies per topic (keyed by the
+    root-namespace name whatever ``names`` says), model info."""
     intents_raw: list[tuple[int, Any]] = []
     pose_boxes: Boxes = {}
     latency: dict[str, list[float]] = defaultdict(list)
     model: dict[str, Any] = {}
-    topics = [INTENTS_TOPIC, POSES_TOPIC, MODEL_INFO_TOPIC]
+    topics = [names.intents, names.poses, names.model_info]
     for item in read_messages(path, topics):
-        if item.topic == MODEL_INFO_TOPIC:
+        if item.topic == names.model_info:
             model = _model_info(item.message)
             continue
         stamp = stamp_to_ns(item.message.header.stamp)
-        if item.topic == POSES_TOPIC:
+        if item.topic == names.poses:
             pose_boxes[stamp] = _boxes(item.message)
             latency[POSES_TOPIC].append((item.log_time_ns - stamp) / 1e6)
         else:

@@ -34,7 +34,7 @@ from .io import bag_custom_data, bag_topics
 from .matching import associate, match_boxes
 from .metrics import task_metrics, timing_summary, track_decision
 from .reading import read_outputs, read_truth
-from .typestore import GROUND_TRUTH_TOPIC, INTENTS_TOPIC, MODEL_INFO_TOPIC, POSES_TOPIC
+from .typestore import ROOT_TOPICS, BagTopics
 
 # A median latency beyond this means the receive clock is not the stamps' clock.
 MAX_PLAUSIBLE_LATENCY_MS = 60_000.0
@@ -46,38 +46,43 @@ def score_bag(
     *,
     min_overlap: float = 0.5,
     tolerance_ms: float = 20.0,
+    namespace: str = "",
 ) -> BagEvaluation:
-    """Score the forecasts in ``outputs_bag`` against the ground truth (same bag by default)."""
+    """Score the forecasts in ``outputs_bag`` against the ground truth (same bag by default).
+    ``namespace``: the nodes' namespace when the outputs were recorded (``<ns>/socialego/...``);
+    the ground truth is read under that namespace, or at the root when the bag has it there."""
     outputs_bag = Path(outputs_bag)
     truth_bag = Path(truth_bag) if truth_bag is not None else outputs_bag
+    names = BagTopics.of(namespace)
     notes: list[str] = []
     truth_topics = bag_topics(truth_bag)
-    if GROUND_TRUTH_TOPIC not in truth_topics:
+    truth_names = names if names.ground_truth in truth_topics else ROOT_TOPICS
+    if truth_names.ground_truth not in truth_topics:
         raise ValueError(
-            f"bag {truth_bag} has no {GROUND_TRUTH_TOPIC} topic (topics: {sorted(truth_topics)}); "
+            f"bag {truth_bag} has no {names.ground_truth} topic (topics: {sorted(truth_topics)}); "
             "pass the bag holding the ground truth as the truth bag"
         )
     output_topics = bag_topics(outputs_bag)
-    if INTENTS_TOPIC not in output_topics:
+    if names.intents not in output_topics:
         raise ValueError(
-            f"bag {outputs_bag} has no {INTENTS_TOPIC} topic (topics: {sorted(output_topics)}): "
-            "nothing to score"
+            f"bag {outputs_bag} has no {names.intents} topic (topics: {sorted(output_topics)}): "
+            "nothing to score (recorded in another namespace? pass it)"
         )
-    truth, truth_boxes = read_truth(truth_bag)
+    truth, truth_boxes = read_truth(truth_bag, truth_names)
     if not truth:
-        raise ValueError(f"bag {truth_bag}: {GROUND_TRUTH_TOPIC} labels nobody")
+        raise ValueError(f"bag {truth_bag}: {truth_names.ground_truth} labels nobody")
     dataset = next(iter(truth.values())).dataset or "jpl_social"
     table = get_label_table(dataset)
     defaults = {t: table.labels(t) for t in TASKS}
-    forecasts, pose_boxes, latency, model = read_outputs(outputs_bag, defaults)
+    forecasts, pose_boxes, latency, model = read_outputs(outputs_bag, defaults, names)
     if not model:
-        notes.append(f"no {MODEL_INFO_TOPIC} in the bag: decoded labels with the {dataset} table")
+        notes.append(f"no {names.model_info} in the bag: decoded labels with the {dataset} table")
     if (
         outputs_bag != truth_bag
-        and POSES_TOPIC not in output_topics
-        and POSES_TOPIC in truth_topics
+        and names.poses not in output_topics
+        and truth_names.poses in truth_topics
     ):
-        pose_boxes = read_outputs(truth_bag, defaults)[1]
+        pose_boxes = read_outputs(truth_bag, defaults, truth_names)[1]
     associate(
         forecasts,
         truth,

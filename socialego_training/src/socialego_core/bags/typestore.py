@@ -8,6 +8,7 @@ ROS installation), so the bag tools work both from a source tree and from a depl
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +29,38 @@ GROUND_TRUTH_TOPIC = topics.absolute(topics.GROUND_TRUTH)
 # matched to the labelled people by box overlap when a camera bag is replayed.
 GROUND_TRUTH_POSES_TOPIC = topics.absolute(topics.GROUND_TRUTH_POSES)
 
+
+@dataclass(frozen=True)
+class BagTopics:
+    """The SocialEgo topic names in a bag recorded from nodes in ``namespace``."""
+
+    poses: str
+    intents: str
+    model_info: str
+    ground_truth: str
+    ground_truth_poses: str
+
+    @classmethod
+    def of(cls, namespace: str = "") -> BagTopics:
+        ns = topics.namespace_of(namespace)  # ValueError names a bad namespace
+        return cls(
+            *(
+                topics.absolute(t, ns)
+                for t in (
+                    topics.POSES,
+                    topics.INTENTS,
+                    topics.MODEL_INFO,
+                    topics.GROUND_TRUTH,
+                    topics.GROUND_TRUTH_POSES,
+                )
+            )
+        )
+
+
+ROOT_TOPICS = BagTopics.of("")
+
 IMAGE_TYPE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
 POSES_TYPE = f"{MSG_PACKAGE}/msg/WholeBodyPoseArray"
 INTENTS_TYPE = f"{MSG_PACKAGE}/msg/SocialIntentArray"
 MODEL_INFO_TYPE = f"{MSG_PACKAGE}/msg/ModelInfo"

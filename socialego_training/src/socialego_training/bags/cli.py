@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("--max-videos", type=int, default=None)
     split.add_argument("--max-width", type=int, default=None, help="downscale wider images")
     split.add_argument("--image-topic", default=IMAGE_TOPIC)
+    split.add_argument(
+        "--compressed", action="store_true", help="JPEG CompressedImage on <image-topic>/compressed"
+    )
 
     video = sub.add_parser("from-video", help="convert a video file into a camera bag")
     video.add_argument("video", type=Path)
@@ -39,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--fps", type=float, default=None, help="drop frames down to this rate")
     video.add_argument("--max-seconds", type=float, default=None)
     video.add_argument("--image-topic", default=IMAGE_TOPIC)
+    video.add_argument(
+        "--compressed", action="store_true", help="JPEG CompressedImage on <image-topic>/compressed"
+    )
 
     score = sub.add_parser("score", help="score recorded outputs against the ground truth")
     score.add_argument("bag", type=Path, help="bag with /socialego/intents (and the truth)")
@@ -49,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--tolerance-ms", type=float, default=20.0)
     score.add_argument("--title", default="SocialEgo bag evaluation")
+    score.add_argument(
+        "--namespace", default="", help="the nodes' namespace (<ns>/socialego/... in the bag)"
+    )
 
     info = sub.add_parser("info", help="list a bag's topics")
     info.add_argument("bag", type=Path)
@@ -70,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_videos=args.max_videos,
                 max_width=args.max_width,
                 image_topic=args.image_topic,
+                compressed=args.compressed,
             )
             print(
                 f"wrote {summary.path}: {summary.tracks} tracks in {summary.videos} videos, "
@@ -84,11 +94,16 @@ def main(argv: list[str] | None = None) -> int:
                 fps=args.fps,
                 max_seconds=args.max_seconds,
                 image_topic=args.image_topic,
+                compressed=args.compressed,
             )
             print(f"wrote {summary.path}: {summary.duration_s:.1f} s, messages {summary.messages}")
         elif args.command == "score":
             evaluation = score_bag(
-                args.bag, args.truth, min_overlap=args.min_overlap, tolerance_ms=args.tolerance_ms
+                args.bag,
+                args.truth,
+                min_overlap=args.min_overlap,
+                tolerance_ms=args.tolerance_ms,
+                namespace=args.namespace,
             )
             report = write_report(evaluation, args.out, title=args.title)
             final = evaluation.metrics["final"]

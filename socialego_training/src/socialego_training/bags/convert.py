@@ -1,7 +1,9 @@
 """Convert a labelled dataset split or a video file into a rosbag2 MCAP bag.
 
 A split bag carries, per video frame, with stamps spaced by the dataset's frame rate:
-- the camera image (``sensor_msgs/Image`` rgb8) when frames exist (or ``images=False``: poses only,
+- the camera image (``sensor_msgs/Image`` rgb8, or with ``compressed=True`` a JPEG
+  ``sensor_msgs/CompressedImage`` on ``<image_topic>/compressed``) when frames exist (or
+  ``images=False``: poses only,
   then the labelled poses go on ``/socialego/poses`` so the intent node can run without the pose
   node);
 - ``/socialego/ground_truth`` (``PersonLabelsArray``): the labels of every person in that frame;
@@ -13,6 +15,7 @@ intent node's per-track buffers see people leave. ``/clock`` is not stored: the 
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from PIL import Image
 from socialego_core.bags import messages as m
 from socialego_core.bags.io import NS_PER_S, BagWriter
 from socialego_core.bags.typestore import (
+    COMPRESSED_IMAGE_TYPE,
     GROUND_TRUTH_POSES_TOPIC,
     GROUND_TRUTH_TOPIC,
     GROUND_TRUTH_TYPE,
@@ -33,6 +37,7 @@ from socialego_core.bags.typestore import (
     POSES_TYPE,
 )
 from socialego_core.labels import LabelTable, get_label_table
+from socialego_core.topics import COMPRESSED_SUFFIX
 from tqdm import tqdm
 
 from ..data import Track, load_split
@@ -40,6 +45,22 @@ from ..data import Track, load_split
 # 2026-01-01T00:00:00Z: a realistic wall-clock epoch for bag stamps (reproducible, not "now").
 DEFAULT_START_NS = 1_767_225_600 * NS_PER_S
 DEFAULT_FRAME_ID = "camera"
+
+
+JPEG_QUALITY = 90
+
+
+def write_image(
+    bag: BagWriter, topic: str, rgb: np.ndarray, stamp: int, frame_id: str, compressed: bool
+) -> None:
+    """One camera image: raw rgb8 on ``topic``, or JPEG on ``topic``/compressed."""
+    if not compressed:
+        bag.write(topic, IMAGE_TYPE, m.image_rgb8(bag.typestore, rgb, stamp, frame_id), stamp)
+        return
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    msg = m.compressed_image(bag.typestore, buffer.getvalue(), "jpeg", stamp, frame_id)
+    bag.write(topic + COMPRESSED_SUFFIX, COMPRESSED_IMAGE_TYPE, msg, stamp)
 
 
 def track_id_of(track: Track) -> str:
@@ -125,6 +146,7 @@ def split_to_bag(
     image_topic: str = IMAGE_TOPIC,
     frame_id: str = DEFAULT_FRAME_ID,
     progress: bool = True,
+    compressed: bool = False,
 ) -> BagSummary:
     """Write the split ``<root>/<split>`` to a new MCAP bag folder ``out``.
 
@@ -176,8 +198,7 @@ def split_to_bag(
                 for _ in range(round(gap_s * fps)):
                     stamp = round(t_ns)
                     if images and blank is not None:
-                        image = m.image_rgb8(store, blank, stamp, frame_id)
-                        bag.write(image_topic, IMAGE_TYPE, image, stamp)
+                        write_image(bag, image_topic, blank, stamp, frame_id, compressed)
                     elif not images:
                         empty = m.pose_array(store, stamp, frame_id, [])
                         bag.write(POSES_TOPIC, POSES_TYPE, empty, stamp)
@@ -189,12 +210,7 @@ def split_to_bag(
                     if rgb is not None:
                         rgb = _resize(rgb, scale)
                         blank = np.zeros_like(rgb)
-                        bag.write(
-                            image_topic,
-                            IMAGE_TYPE,
-                            m.image_rgb8(store, rgb, stamp, frame_id),
-                            stamp,
-                        )
+                        write_image(bag, image_topic, rgb, stamp, frame_id, compressed)
                 poses, labels = [], []
                 for track in video_tracks:
                     if frame_id_in_video not in track.frames:
@@ -311,12 +327,12 @@ def video_to_bag(
     image_topic: str = IMAGE_TOPIC,
     frame_id: str = DEFAULT_FRAME_ID,
     progress: bool = True,
+    compressed: bool = False,
 ) -> BagSummary:
     """Write a video file as a camera bag (stamps from the video's own frame times)."""
     frames = 0
     last_s = 0.0
     with BagWriter(out) as bag:
-        store = bag.typestore
         bag.set_custom_data("socialego.source", json.dumps({"video": str(video)}))
         for time_s, rgb in tqdm(
             _iter_video(video, max_width=max_width, fps=fps),
@@ -327,7 +343,7 @@ def video_to_bag(
             if max_seconds is not None and time_s > max_seconds:
                 break
             stamp = start_ns + round(time_s * NS_PER_S)
-            bag.write(image_topic, IMAGE_TYPE, m.image_rgb8(store, rgb, stamp, frame_id), stamp)
+            write_image(bag, image_topic, rgb, stamp, frame_id, compressed)
             frames += 1
             last_s = time_s
         counts = dict(bag.counts)
