@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -163,6 +164,20 @@ def test_camera_split_to_bag_and_back(tmp_path):
     assert pose.track_id == "v2/0" and pose.layout == m.LAYOUT_COCO_WHOLEBODY133
     assert len(pose.x) == 133 and pytest.approx(float(pose.x[0])) == 20.0
     assert (pose.bbox_x, pose.bbox_width) == (20.0, 5.0)
+
+
+def test_compressed_images_in_a_sqlite3_bag(tmp_path):
+    root = make_tiny_split(tmp_path / "data")
+    bag = tmp_path / "bag"
+    split_to_bag(root, "test", bag, progress=False, storage="sqlite3", compressed=True)
+    assert list(bag.glob("*.db3")), "not a sqlite3 bag"
+    topic = f"{IMAGE_TOPIC}/compressed"
+    assert bag_topics(bag)[topic] == ("sensor_msgs/msg/CompressedImage", 30)
+    first = next(read_messages(bag, [topic])).message
+    assert first.format == "jpeg"
+    with Image.open(io.BytesIO(bytes(first.data))) as image:
+        assert image.size == (W, H)
+        assert abs(int(np.asarray(image).mean()) - 10) <= 2
 
 
 def test_poses_only_split_and_downscaled_images(tmp_path):

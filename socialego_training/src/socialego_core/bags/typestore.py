@@ -29,6 +29,7 @@ GROUND_TRUTH_TOPIC = topics.absolute(topics.GROUND_TRUTH)
 GROUND_TRUTH_POSES_TOPIC = topics.absolute(topics.GROUND_TRUTH_POSES)
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
 POSES_TYPE = f"{MSG_PACKAGE}/msg/WholeBodyPoseArray"
 INTENTS_TYPE = f"{MSG_PACKAGE}/msg/SocialIntentArray"
 MODEL_INFO_TYPE = f"{MSG_PACKAGE}/msg/ModelInfo"

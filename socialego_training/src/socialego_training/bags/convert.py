@@ -1,9 +1,10 @@
-"""Convert a labelled dataset split or a video file into a rosbag2 MCAP bag.
+"""Convert a labelled dataset split or a video file into a rosbag2 bag (MCAP or sqlite3).
 
 A split bag carries, per video frame, with stamps spaced by the dataset's frame rate:
-- the camera image (``sensor_msgs/Image`` rgb8) when frames exist (or ``images=False``: poses only,
-  then the labelled poses go on ``/socialego/poses`` so the intent node can run without the pose
-  node);
+- the camera image (``sensor_msgs/Image`` rgb8, or ``CompressedImage`` JPEG on
+  ``<image topic>/compressed`` with ``compressed=True``) when frames exist (or ``images=False``:
+  poses only, then the labelled poses go on ``/socialego/poses`` so the intent node can run
+  without the pose node);
 - ``/socialego/ground_truth`` (``PersonLabelsArray``): the labels of every person in that frame;
 - ``/socialego/ground_truth_poses`` (``WholeBodyPoseArray``, camera bags): the labelled boxes and
   keypoints, used to match the pose node's own track ids to the labelled people.
@@ -13,6 +14,7 @@ intent node's per-track buffers see people leave. ``/clock`` is not stored: the 
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from PIL import Image
 from socialego_core.bags import messages as m
 from socialego_core.bags.io import NS_PER_S, BagWriter
 from socialego_core.bags.typestore import (
+    COMPRESSED_IMAGE_TYPE,
     GROUND_TRUTH_POSES_TOPIC,
     GROUND_TRUTH_TOPIC,
     GROUND_TRUTH_TYPE,
@@ -125,10 +128,14 @@ def split_to_bag(
     image_topic: str = IMAGE_TOPIC,
     frame_id: str = DEFAULT_FRAME_ID,
     progress: bool = True,
+    storage: str = "mcap",
+    compressed: bool = False,
 ) -> BagSummary:
-    """Write the split ``<root>/<split>`` to a new MCAP bag folder ``out``.
+    """Write the split ``<root>/<split>`` to a new bag folder ``out`` (``storage``: mcap or
+    sqlite3).
 
-    ``images=None`` writes camera images when the split's videos have frames on disk, else poses.
+    ``images=None`` writes camera images when the split's videos have frames on disk, else poses;
+    ``compressed``: the images as JPEG ``CompressedImage`` on ``<image_topic>/compressed``.
     """
     root = Path(root)
     info = dataset_info(root)
@@ -157,7 +164,8 @@ def split_to_bag(
         max(max(t.frames) for t in by_video[v]) - min(min(t.frames) for t in by_video[v]) + 1
         for v in videos
     )
-    with BagWriter(out) as bag:
+    write_image = _image_writer(image_topic, frame_id, compressed)
+    with BagWriter(out, storage=storage) as bag:
         store = bag.typestore
         bag.set_custom_data("socialego.source", json.dumps({"root": str(root), "split": split}))
         bag.set_custom_data("socialego.fps", str(fps))
@@ -176,8 +184,7 @@ def split_to_bag(
                 for _ in range(round(gap_s * fps)):
                     stamp = round(t_ns)
                     if images and blank is not None:
-                        image = m.image_rgb8(store, blank, stamp, frame_id)
-                        bag.write(image_topic, IMAGE_TYPE, image, stamp)
+                        write_image(bag, blank, stamp)
                     elif not images:
                         empty = m.pose_array(store, stamp, frame_id, [])
                         bag.write(POSES_TOPIC, POSES_TYPE, empty, stamp)
@@ -189,12 +196,7 @@ def split_to_bag(
                     if rgb is not None:
                         rgb = _resize(rgb, scale)
                         blank = np.zeros_like(rgb)
-                        bag.write(
-                            image_topic,
-                            IMAGE_TYPE,
-                            m.image_rgb8(store, rgb, stamp, frame_id),
-                            stamp,
-                        )
+                        write_image(bag, rgb, stamp)
                 poses, labels = [], []
                 for track in video_tracks:
                     if frame_id_in_video not in track.frames:
@@ -255,6 +257,21 @@ def split_to_bag(
         duration_s=(t_ns - start_ns) / NS_PER_S,
         images=bool(images),
     )
+
+
+def _image_writer(image_topic: str, frame_id: str, compressed: bool):
+    """write(bag, rgb, stamp): a raw rgb8 Image, or a JPEG CompressedImage on ``.../compressed``."""
+
+    def raw(bag: BagWriter, rgb: np.ndarray, stamp: int) -> None:
+        bag.write(image_topic, IMAGE_TYPE, m.image_rgb8(bag.typestore, rgb, stamp, frame_id), stamp)
+
+    def jpeg(bag: BagWriter, rgb: np.ndarray, stamp: int) -> None:
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+        message = m.compressed_image(bag.typestore, buffer.getvalue(), "jpeg", stamp, frame_id)
+        bag.write(f"{image_topic}/compressed", COMPRESSED_IMAGE_TYPE, message, stamp)
+
+    return jpeg if compressed else raw
 
 
 def iter_video_frames(
