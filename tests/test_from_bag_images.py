@@ -1,0 +1,108 @@
+"""``socialego-train from-bag`` on camera bags: the pose node's own pipeline (MediaPipe backend
+and tracker with the node's defaults) turns rendered frames into unlabelled tracks; raw and
+compressed images, MCAP and sqlite3; frames written where the teacher and the label page read
+them; a corrupt image is named by bag, topic and index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from socialego_core.bags import messages as m
+from socialego_core.bags.io import NS_PER_S, BagWriter
+from socialego_core.bags.typestore import COMPRESSED_IMAGE_TYPE
+from socialego_core.pose_reader import clean_keypoints
+from socialego_perception.params import POSE_PARAMS
+from socialego_perception.pipeline import PosePipeline, default_pose_config, published_pose
+from socialego_training.bags import split_to_bag
+from socialego_training.data import load_split
+from socialego_training.from_bag.dataset import FromBagConfig, build_dataset
+from socialego_training.from_bag.sources import InputError
+from socialego_training.modalities.video import FrameReader
+
+pytest.importorskip("mediapipe", reason="mediapipe not installed (requirements/runtime.txt)")
+
+
+@pytest.fixture(scope="module")
+def camera_bags(tmp_path_factory) -> list[Path]:
+    from socialego_training.synthetic import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth") / "data"
+    generate_dataset(root, 4, seed=7, splits=(0.5, 0, 0.5), duration_s=(2.0, 2.5), progress=False)
+    folder = tmp_path_factory.mktemp("bags")
+    raw, compressed = folder / "walk_raw", folder / "walk_jpeg"
+    split_to_bag(root, "train", raw, progress=False)
+    split_to_bag(root, "test", compressed, progress=False, storage="sqlite3", compressed=True)
+    return [raw, compressed]
+
+
+def test_camera_bags_become_tracks_with_the_pose_nodes_pipeline(camera_bags, tmp_path):
+    out = tmp_path / "ds"
+    info = build_dataset(
+        FromBagConfig(bags=camera_bags, out=out, split=(0.5, 0, 0.5), min_frames=3, progress=False)
+    )
+    tracks = [t for s in ("train", "test") for t in load_split(out, s, unlabelled="keep").tracks]
+    assert {t.video_name for t in tracks} == {"walk_raw", "walk_jpeg"}, "nobody found"
+    assert not any(t.labelled for t in tracks)
+    recs = {r["name"]: r for r in info["recordings"]}
+    assert recs["walk_raw"]["kind"] == "raw" and recs["walk_jpeg"]["kind"] == "compressed"
+    assert recs["walk_jpeg"]["topic"] == "/camera/image_raw/compressed"
+    # the pose node's defaults, stored with the data
+    assert info["source"]["pose_node_parameters"] == {s.name: s.default for s in POSE_PARAMS}
+    assert info["source"]["tracker"]["iou_threshold"] == 0.3
+    assert info["source"]["pose_pipeline"]["backend"] == "mediapipe"
+    # every frame of the recording is on disk, in the teacher's layout
+    for track in tracks:
+        reader = FrameReader(out / "videos", track.video_name)
+        frames = reader.read(sorted(track.frames))
+        assert sorted(frames) == sorted(track.frames)
+        height, width = next(iter(frames.values())).shape[:2]
+        assert (width, height) == track.frame_size
+        assert all(0 <= s <= 1 for s in track.scores.values())
+    # the same code as the pose node: replaying the written frames of the raw recording through
+    # a fresh PosePipeline gives the same keypoints (JPEG quality 100 would be needed for bit
+    # equality of the pixels, so compare against the recording's own images instead)
+    pipeline = PosePipeline(default_pose_config())
+    raw_tracks = {str(t.extra["track_id"]): t for t in tracks if t.video_name == "walk_raw"}
+    from socialego_core.bags.io import read_messages
+    from socialego_perception.conversions import image_to_rgb
+
+    seen = 0
+    for frame_id, item in enumerate(read_messages(camera_bags[0], ["/camera/image_raw"])):
+        rgb = image_to_rgb(item.message)
+        for person in pipeline.process(rgb).people:
+            kp, _, _ = published_pose(person)
+            clean_keypoints(kp, rgb.shape[1], rgb.shape[0])
+            track = raw_tracks.get(person.track_id)
+            if track is not None and frame_id in track.frames:
+                np.testing.assert_array_equal(track.frames[frame_id], kp)
+                seen += 1
+    pipeline.close()
+    assert seen > 0
+
+
+def test_a_corrupt_image_is_named_or_skipped(tmp_path):
+    bag = tmp_path / "cam"
+    topic = "/cam/image/compressed"
+    good = tmp_path / "good.jpg"
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(good)
+    with BagWriter(bag) as writer:
+        for i in range(5):
+            t = (i + 1) * NS_PER_S // 10
+            data = good.read_bytes() if i != 3 else b"\xff\xd8 not really a jpeg"
+            msg = m.compressed_image(writer.typestore, data, "jpeg", t, "cam")
+            writer.write(topic, COMPRESSED_IMAGE_TYPE, msg, t)
+    config = FromBagConfig(bags=[bag], out=tmp_path / "a", progress=False)
+    with pytest.raises(InputError, match=rf"bag .*cam, topic {topic}, message 3: image dropped"):
+        build_dataset(config)
+    config = FromBagConfig(bags=[bag], out=tmp_path / "b", progress=False, skip_bad=True)
+    info = build_dataset(config)
+    assert info["bad_input"] == 1 and info["recordings"][0]["frames"] == 4
+    listed = json.loads((tmp_path / "b" / "dataset.json").read_text())["recordings"][0]
+    assert listed["bad_input"][0]["index"] == 3
+    assert sorted(p.name for p in (tmp_path / "b" / "videos" / "cam").iterdir()) == [
+        f"{i:06d}.jpg" for i in range(4)
+    ]
