@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 from socialego_core.bags import messages as m
-from socialego_core.bags.io import NS_PER_S, BagWriter
+from socialego_core.bags.io import NS_PER_S, BagWriter, bag_topics, read_messages
 from socialego_core.bags.typestore import COMPRESSED_IMAGE_TYPE
 from socialego_core.pose_reader import clean_keypoints
+from socialego_perception.conversions import image_to_rgb
 from socialego_perception.params import POSE_PARAMS
 from socialego_perception.pipeline import PosePipeline, default_pose_config, published_pose
 from socialego_training.bags import split_to_bag
 from socialego_training.data import load_split
 from socialego_training.from_bag.dataset import FromBagConfig, build_dataset
+from socialego_training.from_bag.people import ImagePeople
 from socialego_training.from_bag.sources import InputError
 from socialego_training.modalities.video import FrameReader
 
@@ -39,11 +41,18 @@ def camera_bags(tmp_path_factory) -> list[Path]:
     return [raw, compressed]
 
 
-def test_camera_bags_become_tracks_with_the_pose_nodes_pipeline(camera_bags, tmp_path):
-    out = tmp_path / "ds"
-    info = build_dataset(
-        FromBagConfig(bags=camera_bags, out=out, split=(0.5, 0, 0.5), min_frames=3, progress=False)
-    )
+def _config(bags: list[Path], out: Path) -> FromBagConfig:
+    return FromBagConfig(bags=bags, out=out, split=(0.5, 0, 0.5), min_frames=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def converted(camera_bags, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("converted") / "ds"
+    return out, build_dataset(_config(camera_bags, out))
+
+
+def test_camera_bags_become_tracks_with_the_pose_nodes_pipeline(camera_bags, converted):
+    out, info = converted
     tracks = [t for s in ("train", "test") for t in load_split(out, s, unlabelled="keep").tracks]
     assert {t.video_name for t in tracks} == {"walk_raw", "walk_jpeg"}, "nobody found"
     assert not any(t.labelled for t in tracks)
@@ -62,18 +71,15 @@ def test_camera_bags_become_tracks_with_the_pose_nodes_pipeline(camera_bags, tmp
         height, width = next(iter(frames.values())).shape[:2]
         assert (width, height) == track.frame_size
         assert all(0 <= s <= 1 for s in track.scores.values())
-    # the same code as the pose node: replaying the written frames of the raw recording through
-    # a fresh PosePipeline gives the same keypoints (JPEG quality 100 would be needed for bit
-    # equality of the pixels, so compare against the recording's own images instead)
+    # the same code as the pose node: the raw recording's images through a fresh PosePipeline
+    # (with the images' stamps as the backend's clock) give exactly the same keypoints
     pipeline = PosePipeline(default_pose_config())
     raw_tracks = {str(t.extra["track_id"]): t for t in tracks if t.video_name == "walk_raw"}
-    from socialego_core.bags.io import read_messages
-    from socialego_perception.conversions import image_to_rgb
 
     seen = 0
     for frame_id, item in enumerate(read_messages(camera_bags[0], ["/camera/image_raw"])):
         rgb = image_to_rgb(item.message)
-        for person in pipeline.process(rgb).people:
+        for person in pipeline.process(rgb, stamp_s=item.log_time_ns / 1e9).people:
             kp, _, _ = published_pose(person)
             clean_keypoints(kp, rgb.shape[1], rgb.shape[0])
             track = raw_tracks.get(person.track_id)
@@ -82,6 +88,35 @@ def test_camera_bags_become_tracks_with_the_pose_nodes_pipeline(camera_bags, tmp
                 seen += 1
     pipeline.close()
     assert seen > 0
+
+
+def test_an_interrupted_run_resumes_to_the_same_tracks_and_frames(
+    camera_bags, converted, tmp_path, monkeypatch
+):
+    clean, _ = converted
+    out = tmp_path / "resumed"
+    real = ImagePeople.frame
+    calls = {"n": 0}
+    first = bag_topics(camera_bags[0])["/camera/image_raw"][1]
+
+    def dies_in_the_second_recording(self, *args):
+        calls["n"] += 1
+        if calls["n"] == first + 7:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(ImagePeople, "frame", dies_in_the_second_recording)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(_config(camera_bags, out))
+    assert len(list((out / "videos" / "walk_jpeg").iterdir())) == 6  # cut short
+    monkeypatch.setattr(ImagePeople, "frame", real)
+    info = build_dataset(_config(camera_bags, out))
+    assert info["resumed_recordings"] == ["walk_raw"]
+    files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.name != "dataset.json":
+            assert (clean / rel).read_bytes() == (out / rel).read_bytes(), rel
 
 
 def test_a_corrupt_image_is_named_or_skipped(tmp_path):

@@ -116,13 +116,17 @@ class PosePipeline:
             self.provides += [part for part in ("face", "hands") if part not in self.provides]
         self.tracker = PoseTracker(self.tracker_config)
 
-    def process(self, rgb: np.ndarray, publish_coasting: bool = False) -> ImageResult:
+    def process(
+        self, rgb: np.ndarray, publish_coasting: bool = False, stamp_s: float | None = None
+    ) -> ImageResult:
         """Estimate, track and (if configured) add face/hands; the people to publish.
 
+        ``stamp_s``: the image's time for backends that follow people over time (None: the
+        machine's clock, as a live node; offline tools give the recording's stamps).
         A backend failure raises (the caller decides: the node warns and drops the image); a
         face/hand failure is returned in ``face_hands_error`` (the bodies are still good).
         """
-        tracked = self.tracker.update(self.backend.infer(rgb))
+        tracked = self.tracker.update(self.backend.infer(rgb, stamp_s))
         result = ImageResult([])
         if self.face_hands is not None:
             # only people matched in this image: a coasting track keeps its last face/hands

@@ -103,10 +103,10 @@ class ImagePeople:
     """Images -> people, through the pose node's pipeline built from ``settings``."""
 
     def __init__(self, settings: Mapping[str, Any], jpeg_quality: int = 90) -> None:
-        self.conversions, _, pipeline = _perception()
+        self.conversions, _, self._module = _perception()
         self.settings = dict(settings)
-        self.pipeline = pipeline.PosePipeline(self.settings)
-        self._published = pipeline.published_pose
+        self.pipeline = self._module.PosePipeline(self.settings)
+        self._published = self._module.published_pose
         self.jpeg_quality = jpeg_quality
 
     @property
@@ -119,8 +119,10 @@ class ImagePeople:
         }
 
     def reset(self) -> None:
-        """A new recording: fresh tracks (ids restart)."""
-        self.pipeline.tracker.reset()
+        """A new recording: a fresh pipeline (tracks, and any state a backend keeps from image
+        to image), so a recording's output does not depend on the recordings before it."""
+        self.pipeline.close()
+        self.pipeline = self._module.PosePipeline(self.settings)
 
     def frame(self, item: Item, kind: str, bag, topic: str) -> Frame:
         """InputError (bag, topic, index) for an image that cannot be used or a backend error."""
@@ -137,7 +139,9 @@ class ImagePeople:
         except self.conversions.ImageConversionError as error:
             raise InputError(bag, f"image dropped: {error}", topic, item.index) from error
         try:
-            result = self.pipeline.process(rgb, self.settings["publish_coasting"])
+            result = self.pipeline.process(
+                rgb, self.settings["publish_coasting"], stamp_s=item.stamp_ns / 1e9
+            )
         except Exception as error:  # noqa: BLE001 - as the node: one image, named
             raise InputError(
                 bag, f"pose backend failed on the image: {error!r}", topic, item.index
