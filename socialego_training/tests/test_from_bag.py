@@ -165,9 +165,14 @@ def test_resume_after_an_interrupted_run_gives_the_same_output(pose_bags, tmp_pa
     for key in ("created", "resumed_recordings"):
         a.pop(key), b.pop(key)
     assert a == b
-    # other settings are refused instead of mixing two datasets
+    # other settings, or another dataset's folder, are refused instead of mixing two datasets
     with pytest.raises(FileExistsError, match="min_frames"):
         build_dataset(_with(_config(pose_bags, resumed), min_frames=5))
+    (resumed / "dataset.json").unlink()
+    with pytest.raises(FileExistsError, match="track files but no dataset.json"):
+        build_dataset(_config(pose_bags, resumed))
+    build_dataset(_with(_config(pose_bags, resumed), overwrite=True))
+    assert (resumed / "dataset.json").is_file()
 
 
 def test_broken_bags_and_messages_are_named(pose_bags, tmp_path):

@@ -133,6 +133,11 @@ def _prepare(out: Path, settings: dict[str, Any], overwrite: bool) -> bool:
                 "rerun with the same arguments to resume, or pass --overwrite, or another --out"
             )
         resumed = True
+    elif any(any((out / s).glob("*.json")) for s in SPLIT_NAMES):
+        raise FileExistsError(
+            f"{out} already holds track files but no dataset.json: choose another --out "
+            "or pass --overwrite"
+        )
     for split in SPLIT_NAMES:
         (out / split).mkdir(parents=True, exist_ok=True)
     (out / MARKERS).mkdir(parents=True, exist_ok=True)
