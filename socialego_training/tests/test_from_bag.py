@@ -5,6 +5,7 @@ The image path (pose backend + tracker) is tested in tests/test_from_bag_images.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +200,16 @@ def test_broken_bags_and_messages_are_named(pose_bags, tmp_path):
     info = build_dataset(_with(_config([bag], tmp_path / "d"), skip_bad=True))
     assert info["bad_input"] == 1
     assert info["recordings"][0]["bad_input"][0]["index"] == 2
+    # a bag damaged inside (its compressed chunks): named with the topic and where it stopped
+    damaged = tmp_path / "damaged"
+    shutil.copytree(pose_bags[0], damaged)
+    mcap = next(damaged.glob("*.mcap"))
+    data = bytearray(mcap.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 200] = bytes(200)
+    mcap.write_bytes(bytes(data))
+    where = rf"bag .*damaged, topic {POSES_TOPIC}, message \d+: cannot (read further|decode)"
+    with pytest.raises(InputError, match=where):
+        build_dataset(_config([damaged], tmp_path / "e"))
 
 
 def test_image_topic_is_found_or_the_candidates_listed(tmp_path):

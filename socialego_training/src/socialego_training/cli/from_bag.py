@@ -154,5 +154,8 @@ def summary_text(info: dict[str, Any], out: Path) -> str:
     empty = [s for s, v in splits.items() if v["tracks"] == 0]
     if empty:
         lines.append(f"  note: no tracks in {', '.join(empty)} (record more bags, or --split)")
-    lines.append(f"  next: label them (socialego-label {out})")
+    if info["n_tracks"]:
+        lines.append(f"  next: label them (socialego-label {out})")
+    else:
+        lines.append("  no tracks: see the recordings in dataset.json (topics, frames, bad input)")
     return "\n".join(lines)

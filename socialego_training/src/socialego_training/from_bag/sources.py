@@ -160,7 +160,10 @@ def iter_topic(bag: Path, choice: TopicChoice) -> Iterator[Item]:
             return
         except Exception as error:  # noqa: BLE001 - rosbags/mcap raise many kinds
             raise InputError(
-                bag, f"cannot read on ({type(error).__name__}: {error})", choice.topic, index
+                bag,
+                f"cannot read further ({type(error).__name__}: {error})",
+                choice.topic,
+                index,
             ) from error
         try:
             message = store.deserialize_cdr(raw.message, raw.msgtype)
