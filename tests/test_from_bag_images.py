@@ -21,7 +21,7 @@ from socialego_perception.pipeline import PosePipeline, default_pose_config, pub
 from socialego_training.bags import split_to_bag
 from socialego_training.data import load_split
 from socialego_training.from_bag.dataset import FromBagConfig, build_dataset
-from socialego_training.from_bag.people import ImagePeople
+from socialego_training.from_bag.people import ImagePeople, node_params_file, pose_settings
 from socialego_training.from_bag.sources import InputError
 from socialego_training.modalities.video import FrameReader
 
@@ -141,3 +141,23 @@ def test_a_corrupt_image_is_named_or_skipped(tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "videos" / "cam").iterdir()) == [
         f"{i:06d}.jpg" for i in range(4)
     ]
+
+
+def test_pose_node_parameters_from_its_yaml_and_flags_are_validated(tmp_path):
+    params = tmp_path / "robot.yaml"
+    params.write_text(
+        "/**/pose_node:\n  ros__parameters:\n    use_sim_time: true\n"
+        "    min_detection_confidence: 0.6\n    tracker_hit_counter_max: 20\n"
+    )
+    values = node_params_file(str(params))
+    assert values == {"min_detection_confidence": 0.6, "tracker_hit_counter_max": 20}
+    settings = pose_settings(values | {"max_rate_hz": 5})
+    assert settings["min_detection_confidence"] == 0.6 and settings["max_rate_hz"] == 5.0
+    assert settings["backend"] == default_pose_config()["backend"]
+    with pytest.raises(
+        ValueError, match="unknown parameter 'nope'.*'min_detection_confidence' must be <= 1.0"
+    ):
+        pose_settings({"min_detection_confidence": 3, "nope": 1})
+    # the launch's parameter file (every node in it): the pose node's section is found
+    shipped = Path(__file__).resolve().parents[1] / "launch" / "config" / "socialego.yaml"
+    assert pose_settings(node_params_file(str(shipped))) == default_pose_config()

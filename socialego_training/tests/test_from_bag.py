@@ -121,6 +121,17 @@ def _tracks_or_empty(root: Path) -> dict[str, list]:
     return out
 
 
+def test_fps_keeps_at_most_that_many_frames_a_second(pose_bags, tmp_path):
+    info = build_dataset(_with(_config(pose_bags[:1], tmp_path / "ds"), fps=5.0))
+    rec = info["recordings"][0]
+    assert rec["frames"] == (rec["messages"] + 1) // 2  # every other pose array of 10 fps
+    assert rec["frames_skipped_by_fps"] == rec["messages"] - rec["frames"]
+    assert info["fps"] == pytest.approx(5.0)
+    for track in load_split(tmp_path / "ds", "train", unlabelled="keep").tracks:
+        stamps = [f["stamp_ns"] for f in json.loads(track.path.read_text())["frames"]]
+        assert all(b - a >= NS_PER_S // 5 for a, b in zip(stamps, stamps[1:]))
+
+
 def test_split_assignment_is_by_recording_and_seeded():
     names = [f"r{i}" for i in range(10)]
     a = assign_splits(names, (0.7, 0.15, 0.15), seed=0)

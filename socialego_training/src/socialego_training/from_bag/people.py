@@ -75,8 +75,8 @@ def pose_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 
 def node_params_file(path: str) -> dict[str, Any]:
-    """Parameter values from a ROS parameter YAML (``pose_node: ros__parameters: ...``, any
-    node name or namespace) or a flat mapping."""
+    """Parameter values from a ROS parameter YAML (``pose_node: ros__parameters: ...``, in any
+    namespace or wildcard; a file of one node may name it otherwise) or a flat mapping."""
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle) or {}
@@ -85,17 +85,27 @@ def node_params_file(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"pose parameters file {path}: not a mapping")
 
-    def find(node: Any) -> dict | None:
+    blocks: dict[str, dict] = {}  # node name (as written) -> its ros__parameters
+
+    def collect(node: Any, name: str) -> None:
         if isinstance(node, dict):
             if isinstance(node.get("ros__parameters"), dict):
-                return node["ros__parameters"]
-            for key in ("pose_node", "/pose_node", "**", "/**"):
-                if key in node and (found := find(node[key])) is not None:
-                    return found
-        return None
+                blocks[name] = node["ros__parameters"]
+            for key, value in node.items():
+                if key != "ros__parameters":
+                    collect(value, f"{name}/{key}" if name else str(key))
 
-    found = find(data)
-    values = found if found is not None else data
+    collect(data, "")
+    if not blocks:
+        values = data  # a flat mapping of parameter values
+    else:
+        ours = [n for n in blocks if n.rstrip("/").endswith("pose_node")]
+        if len(ours) != 1 and len(blocks) != 1:
+            raise ValueError(
+                f"pose parameters file {path}: cannot tell which node is the pose node among "
+                f"{sorted(blocks)}"
+            )
+        values = blocks[ours[0]] if len(ours) == 1 else next(iter(blocks.values()))
     return {k: v for k, v in values.items() if k not in ROS_ONLY_PARAMS}
 
 
