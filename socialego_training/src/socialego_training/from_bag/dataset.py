@@ -162,7 +162,7 @@ def _measured_fps(stamps: list[int]) -> float | None:
     return round(1e9 / float(np.median(steps)), 3) if len(steps) else None
 
 
-class _Recorder:
+class _BadInput:
     """Counts and lists the broken input of one recording (or raises without --skip-bad)."""
 
     def __init__(self, skip_bad: bool) -> None:
@@ -191,7 +191,7 @@ def _convert(
 ) -> dict[str, Any]:
     """One recording -> its track files and frames; its summary (the done marker's content)."""
     out = cfg.out
-    bad = _Recorder(cfg.skip_bad)
+    bad = _BadInput(cfg.skip_bad)
     summary: dict[str, Any] = {"name": rec.name, "bag": rec.path.name, "split": split}
     try:
         choice = choose_topic(rec.path, cfg.image_topic, cfg.poses_topic)
