@@ -1,4 +1,4 @@
-"""The one WholeBodyPose reader (socialego_ros.pose_reader), without ROS: what it refuses, what
+"""The one WholeBodyPose reader (socialego_core.pose_reader), without ROS: what it refuses, what
 it cleans, and the words it uses. The nodes' tests show the same over DDS."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
-from socialego_ros.pose_reader import (
+from socialego_core.pose_reader import (
     MAX_TRACK_ID_CHARS,
     PoseError,
     read_pose,

@@ -24,9 +24,9 @@ import time
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from socialego_core import topics
+from socialego_core.pose_reader import read_pose_array, short_id
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import SocialEgoLifecycleNode
-from socialego_ros.pose_reader import read_pose_array, short_id
 from socialego_ros.qos import LATCHED, RELIABLE_OUT, qos_profile
 from std_msgs.msg import Bool, String
 

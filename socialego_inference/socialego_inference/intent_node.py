@@ -20,10 +20,10 @@ from socialego_core.artifact import ArtifactError, StudentPredictor
 from socialego_core.hysteresis import HysteresisConfig
 from socialego_core.intent_engine import ENGINE_STAGES, IntentEngine
 from socialego_core.layouts import get_layout
+from socialego_core.pose_reader import read_pose_array, short_id
 from socialego_core.track_buffers import AddResult, OnlineConfig
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import Ema, SocialEgoLifecycleNode
-from socialego_ros.pose_reader import read_pose_array, short_id
 from socialego_ros.qos import LATCHED, RELIABLE_OUT, qos_profile
 
 from socialego_inference.intent_messages import IntentMessageBuilder

@@ -18,9 +18,9 @@ import numpy as np
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from socialego_core import topics
 from socialego_core.layouts import LAYOUTS_BY_CODE
+from socialego_core.pose_reader import PoseReading, read_pose_array, short_id
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import SocialEgoLifecycleNode
-from socialego_ros.pose_reader import PoseReading, read_pose_array, short_id
 from socialego_ros.qos import RELIABLE_OUT
 
 from socialego_msgs.msg import GazeFeatures, GazeFeaturesArray, WholeBodyPoseArray

@@ -1,13 +1,12 @@
-"""Conversions between ROS time messages and float seconds."""
+"""Conversions between ROS time messages and float seconds (``stamp_seconds`` is the ROS-free
+one of socialego_core.stamps, re-exported here for the nodes)."""
 
 from __future__ import annotations
 
 from builtin_interfaces.msg import Duration, Time
+from socialego_core.stamps import stamp_seconds
 
-
-def stamp_seconds(stamp) -> float:
-    """builtin_interfaces/Time (or anything with sec, nanosec) -> float seconds."""
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
+__all__ = ["duration_msg", "stamp_seconds", "time_msg"]
 
 
 def time_msg(seconds: float) -> Time:

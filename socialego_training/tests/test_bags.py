@@ -166,16 +166,19 @@ def test_camera_split_to_bag_and_back(tmp_path):
     assert (pose.bbox_x, pose.bbox_width) == (20.0, 5.0)
 
 
-def test_compressed_camera_split(tmp_path):
+def test_compressed_images_in_a_sqlite3_bag(tmp_path):
     root = make_tiny_split(tmp_path / "data")
-    split_to_bag(root, "test", tmp_path / "bag", progress=False, compressed=True)
-    topics = bag_topics(tmp_path / "bag")
-    assert IMAGE_TOPIC not in topics
-    assert topics[IMAGE_TOPIC + "/compressed"] == ("sensor_msgs/msg/CompressedImage", 30)
-    first = next(read_messages(tmp_path / "bag", [IMAGE_TOPIC + "/compressed"])).message
+    bag = tmp_path / "bag"
+    split_to_bag(root, "test", bag, progress=False, storage="sqlite3", compressed=True)
+    assert list(bag.glob("*.db3")), "not a sqlite3 bag"
+    topic = f"{IMAGE_TOPIC}/compressed"
+    assert IMAGE_TOPIC not in bag_topics(bag)
+    assert bag_topics(bag)[topic] == ("sensor_msgs/msg/CompressedImage", 30)
+    first = next(read_messages(bag, [topic])).message
     assert first.format == "jpeg"
-    pixels = np.asarray(Image.open(io.BytesIO(bytes(first.data))))
-    assert pixels.shape == (H, W, 3) and abs(int(pixels.mean()) - 10) <= 2
+    with Image.open(io.BytesIO(bytes(first.data))) as image:
+        assert image.size == (W, H)
+        assert abs(int(np.asarray(image).mean()) - 10) <= 2
 
 
 def test_scoring_in_a_namespace(tmp_path):

@@ -34,8 +34,13 @@ class PoseBackend(ABC):
     provides: tuple[str, ...] = ("body",)
 
     @abstractmethod
-    def infer(self, rgb: np.ndarray) -> list[PersonPose]:
-        """Run the estimator on one RGB image."""
+    def infer(self, rgb: np.ndarray, stamp_s: float | None = None) -> list[PersonPose]:
+        """Run the estimator on one RGB image.
+
+        ``stamp_s``: the image's time in seconds, for backends that follow people from image to
+        image (MediaPipe's video mode); None: the machine's clock at the call (live camera).
+        Offline tools pass the recording's stamps, so results do not depend on processing speed.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model (deactivate/cleanup)."""

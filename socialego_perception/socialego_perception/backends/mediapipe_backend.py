@@ -204,10 +204,10 @@ class MediaPipeBackend(PoseBackend):
             )
             self.provides = ("body", "feet", "face", "hands")
 
-    def _timestamp_ms(self) -> int:
-        # VIDEO mode wants strictly increasing timestamps; use our own monotonic clock so that
-        # bag loops or sim time never feed it one that goes back
-        now = int(time.monotonic() * 1000)
+    def _timestamp_ms(self, stamp_s: float | None = None) -> int:
+        # VIDEO mode wants strictly increasing timestamps: the image's stamp when the caller
+        # gives one (offline), else our own monotonic clock; never one that goes back (bag loops)
+        now = int(round(stamp_s * 1000)) if stamp_s is not None else int(time.monotonic() * 1000)
         self._last_ts_ms = max(now, self._last_ts_ms + 1)
         return self._last_ts_ms
 
@@ -218,13 +218,13 @@ class MediaPipeBackend(PoseBackend):
             pts[i] = (lm.x * width, lm.y * height, lm.visibility if visibility else 1.0)
         return pts
 
-    def infer(self, rgb: np.ndarray) -> list[PersonPose]:
+    def infer(self, rgb: np.ndarray, stamp_s: float | None = None) -> list[PersonPose]:
         height, width = rgb.shape[:2]
         rgb = np.ascontiguousarray(rgb)
         people: list[PersonPose] = []
         if self.mode == "pose":
             image = self.mp.Image(image_format=self.mp.ImageFormat.SRGB, data=rgb)
-            result = self._landmarker.detect_for_video(image, self._timestamp_ms())
+            result = self._landmarker.detect_for_video(image, self._timestamp_ms(stamp_s))
             for landmarks in result.pose_landmarks:
                 body = self._landmarks_px(landmarks, width, height, visibility=True)
                 kp = to_output_layout(body, POSE_MAP)

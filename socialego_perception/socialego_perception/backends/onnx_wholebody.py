@@ -94,18 +94,20 @@ class OnnxWholeBodyBackend(PoseBackend):
         self.max_persons = max_persons
         self.provides = ("body", "feet", "face", "hands") if k == 133 else ("body",)
 
-    def _boxes(self, rgb: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
+    def _boxes(
+        self, rgb: np.ndarray, stamp_s: float | None
+    ) -> list[tuple[tuple[float, float, float, float], float]]:
         height, width = rgb.shape[:2]
         if self.box_source is None:
             return [((0.0, 0.0, float(width), float(height)), 1.0)]
-        people = self.box_source.infer(rgb)
+        people = self.box_source.infer(rgb, stamp_s)
         return [(p.bbox, p.score) for p in people if p.bbox[2] > 0 and p.bbox[3] > 0]
 
-    def infer(self, rgb: np.ndarray) -> list[PersonPose]:
+    def infer(self, rgb: np.ndarray, stamp_s: float | None = None) -> list[PersonPose]:
         import cv2
 
         people = []
-        for box, box_score in self._boxes(rgb)[: self.max_persons]:
+        for box, box_score in self._boxes(rgb, stamp_s)[: self.max_persons]:
             affine = box_to_affine(box, self.input_w, self.input_h)
             crop = cv2.warpAffine(rgb, affine, (self.input_w, self.input_h), flags=cv2.INTER_LINEAR)
             x = ((crop.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[None]

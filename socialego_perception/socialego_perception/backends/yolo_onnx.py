@@ -95,7 +95,7 @@ class YoloOnnxBackend(PoseBackend):
         self.nms_iou = nms_iou
         self.max_persons = max_persons
 
-    def infer(self, rgb: np.ndarray) -> list[PersonPose]:
+    def infer(self, rgb: np.ndarray, stamp_s: float | None = None) -> list[PersonPose]:
         height, width = rgb.shape[:2]
         canvas, scale, dx, dy = letterbox(rgb, self.size)
         x = canvas.astype(np.float32).transpose(2, 0, 1)[None] / 255.0

@@ -43,11 +43,11 @@ def image_rgb8(store: Typestore, rgb: np.ndarray, t_ns: int, frame_id: str) -> A
 
 
 def compressed_image(store: Typestore, data: bytes, fmt: str, t_ns: int, frame_id: str) -> Any:
-    """sensor_msgs/CompressedImage from encoded bytes (``fmt`` e.g. "jpeg")."""
+    """sensor_msgs/CompressedImage from encoded bytes (``fmt``: jpeg or png)."""
     return store.types["sensor_msgs/msg/CompressedImage"](
         header=header(store, t_ns, frame_id),
         format=fmt,
-        data=np.frombuffer(data, dtype=np.uint8),
+        data=np.frombuffer(bytes(data), dtype=np.uint8),
     )
 
 

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("--max-videos", type=int, default=None)
     split.add_argument("--max-width", type=int, default=None, help="downscale wider images")
     split.add_argument("--image-topic", default=IMAGE_TOPIC)
+    split.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     split.add_argument(
         "--compressed", action="store_true", help="JPEG CompressedImage on <image-topic>/compressed"
     )
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_videos=args.max_videos,
                 max_width=args.max_width,
                 image_topic=args.image_topic,
+                storage=args.storage,
                 compressed=args.compressed,
             )
             print(

@@ -1,11 +1,10 @@
-"""Convert a labelled dataset split or a video file into a rosbag2 MCAP bag.
+"""Convert a labelled dataset split or a video file into a rosbag2 bag (MCAP or sqlite3).
 
 A split bag carries, per video frame, with stamps spaced by the dataset's frame rate:
-- the camera image (``sensor_msgs/Image`` rgb8, or with ``compressed=True`` a JPEG
-  ``sensor_msgs/CompressedImage`` on ``<image_topic>/compressed``) when frames exist (or
-  ``images=False``: poses only,
-  then the labelled poses go on ``/socialego/poses`` so the intent node can run without the pose
-  node);
+- the camera image (``sensor_msgs/Image`` rgb8, or ``CompressedImage`` JPEG on
+  ``<image topic>/compressed`` with ``compressed=True``) when frames exist (or ``images=False``:
+  poses only, then the labelled poses go on ``/socialego/poses`` so the intent node can run
+  without the pose node);
 - ``/socialego/ground_truth`` (``PersonLabelsArray``): the labels of every person in that frame;
 - ``/socialego/ground_truth_poses`` (``WholeBodyPoseArray``, camera bags): the labelled boxes and
   keypoints, used to match the pose node's own track ids to the labelled people.
@@ -45,22 +44,6 @@ from ..data import Track, load_split
 # 2026-01-01T00:00:00Z: a realistic wall-clock epoch for bag stamps (reproducible, not "now").
 DEFAULT_START_NS = 1_767_225_600 * NS_PER_S
 DEFAULT_FRAME_ID = "camera"
-
-
-JPEG_QUALITY = 90
-
-
-def write_image(
-    bag: BagWriter, topic: str, rgb: np.ndarray, stamp: int, frame_id: str, compressed: bool
-) -> None:
-    """One camera image: raw rgb8 on ``topic``, or JPEG on ``topic``/compressed."""
-    if not compressed:
-        bag.write(topic, IMAGE_TYPE, m.image_rgb8(bag.typestore, rgb, stamp, frame_id), stamp)
-        return
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    msg = m.compressed_image(bag.typestore, buffer.getvalue(), "jpeg", stamp, frame_id)
-    bag.write(topic + COMPRESSED_SUFFIX, COMPRESSED_IMAGE_TYPE, msg, stamp)
 
 
 def track_id_of(track: Track) -> str:
@@ -146,11 +129,14 @@ def split_to_bag(
     image_topic: str = IMAGE_TOPIC,
     frame_id: str = DEFAULT_FRAME_ID,
     progress: bool = True,
+    storage: str = "mcap",
     compressed: bool = False,
 ) -> BagSummary:
-    """Write the split ``<root>/<split>`` to a new MCAP bag folder ``out``.
+    """Write the split ``<root>/<split>`` to a new bag folder ``out`` (``storage``: mcap or
+    sqlite3).
 
-    ``images=None`` writes camera images when the split's videos have frames on disk, else poses.
+    ``images=None`` writes camera images when the split's videos have frames on disk, else poses;
+    ``compressed``: the images as JPEG ``CompressedImage`` on ``<image_topic>/compressed``.
     """
     root = Path(root)
     info = dataset_info(root)
@@ -179,7 +165,8 @@ def split_to_bag(
         max(max(t.frames) for t in by_video[v]) - min(min(t.frames) for t in by_video[v]) + 1
         for v in videos
     )
-    with BagWriter(out) as bag:
+    write_image = _image_writer(image_topic, frame_id, compressed)
+    with BagWriter(out, storage=storage) as bag:
         store = bag.typestore
         bag.set_custom_data("socialego.source", json.dumps({"root": str(root), "split": split}))
         bag.set_custom_data("socialego.fps", str(fps))
@@ -198,7 +185,7 @@ def split_to_bag(
                 for _ in range(round(gap_s * fps)):
                     stamp = round(t_ns)
                     if images and blank is not None:
-                        write_image(bag, image_topic, blank, stamp, frame_id, compressed)
+                        write_image(bag, blank, stamp)
                     elif not images:
                         empty = m.pose_array(store, stamp, frame_id, [])
                         bag.write(POSES_TOPIC, POSES_TYPE, empty, stamp)
@@ -210,7 +197,7 @@ def split_to_bag(
                     if rgb is not None:
                         rgb = _resize(rgb, scale)
                         blank = np.zeros_like(rgb)
-                        write_image(bag, image_topic, rgb, stamp, frame_id, compressed)
+                        write_image(bag, rgb, stamp)
                 poses, labels = [], []
                 for track in video_tracks:
                     if frame_id_in_video not in track.frames:
@@ -273,6 +260,21 @@ def split_to_bag(
     )
 
 
+def _image_writer(image_topic: str, frame_id: str, compressed: bool):
+    """write(bag, rgb, stamp): a raw rgb8 Image, or a JPEG CompressedImage on ``.../compressed``."""
+
+    def raw(bag: BagWriter, rgb: np.ndarray, stamp: int) -> None:
+        bag.write(image_topic, IMAGE_TYPE, m.image_rgb8(bag.typestore, rgb, stamp, frame_id), stamp)
+
+    def jpeg(bag: BagWriter, rgb: np.ndarray, stamp: int) -> None:
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+        message = m.compressed_image(bag.typestore, buffer.getvalue(), "jpeg", stamp, frame_id)
+        bag.write(image_topic + COMPRESSED_SUFFIX, COMPRESSED_IMAGE_TYPE, message, stamp)
+
+    return jpeg if compressed else raw
+
+
 def iter_video_frames(
     path: str | Path, *, max_width: int | None = None, fps: float | None = None
 ) -> Iterator[np.ndarray]:
@@ -332,6 +334,7 @@ def video_to_bag(
     """Write a video file as a camera bag (stamps from the video's own frame times)."""
     frames = 0
     last_s = 0.0
+    write_image = _image_writer(image_topic, frame_id, compressed)
     with BagWriter(out) as bag:
         bag.set_custom_data("socialego.source", json.dumps({"video": str(video)}))
         for time_s, rgb in tqdm(
@@ -343,7 +346,7 @@ def video_to_bag(
             if max_seconds is not None and time_s > max_seconds:
                 break
             stamp = start_ns + round(time_s * NS_PER_S)
-            write_image(bag, image_topic, rgb, stamp, frame_id, compressed)
+            write_image(bag, rgb, stamp)
             frames += 1
             last_s = time_s
         counts = dict(bag.counts)

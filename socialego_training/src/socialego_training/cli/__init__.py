@@ -5,7 +5,7 @@ To add a subcommand: write ``add_<name>(subparsers)`` that creates its parser an
 ``func=<runner>`` (import heavy modules inside the runner, so ``--help`` stays fast), then list it
 in ``SUBCOMMANDS``. Student commands are in ``student.py``, calibrating an artifact in
 ``calibrate.py``, the teacher's, distillation and the robustness study in ``teacher.py``,
-synthetic data in ``socialego_training.synthetic.cli``.
+synthetic data in ``socialego_training.synthetic.cli``, recordings to datasets in ``from_bag.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from socialego_training.synthetic.cli import add_synth
 
 from .calibrate import add_calibrate
+from .from_bag import add_from_bag
 from .student import add_baseline, add_bench, add_evaluate, add_export, add_sweep, add_train
 from .teacher import add_distill, add_study, add_train_teacher
 
@@ -30,6 +31,7 @@ SUBCOMMANDS = [
     add_distill,
     add_study,
     add_synth,
+    add_from_bag,
     add_calibrate,
 ]
 

@@ -1,8 +1,9 @@
 """The one reader of socialego_msgs/WholeBodyPose(Array): messages -> checked keypoint arrays.
 
-Needs no rclpy (reads the messages' fields by name); shared by the intent node, the gaze node
-and the REP-155 bridge so that every consumer refuses or cleans the same malformed poses with the
-same words. What it does with bad input:
+Needs no ROS at all (reads the messages' fields by name, so rclpy and rosbags messages alike);
+shared by the intent node, the gaze node, the REP-155 bridge and the offline tools that read
+recorded poses (``socialego-train from-bag``) so that every consumer refuses or cleans the same
+malformed poses with the same words. What it does with bad input:
 
 - dropped (``PoseError``): an empty or over-long ``track_id``, an unknown layout code, arrays of
   the wrong length, an image size that is not positive or beyond ``MAX_IMAGE_SIDE_PX``, a pose
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from socialego_core.layouts import LAYOUTS_BY_CODE, Layout
-from socialego_core.track_buffers import check_image_size
 
-from socialego_ros.stamps import stamp_seconds
+from socialego_core.layouts import LAYOUTS_BY_CODE, Layout
+from socialego_core.stamps import stamp_seconds
+from socialego_core.track_buffers import check_image_size
 
 MAX_IMAGE_SIDE_PX = 16384  # larger declared image sides are refused
 MAX_TRACK_ID_CHARS = 256
