@@ -135,3 +135,19 @@ def test_the_onnx_path_of_the_intent_node_never_imports_torch():
         [sys.executable, "-c", NO_TORCH], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_onnx_runtime_failure_is_a_tick_error_not_a_crash(onnx_predictor):
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail
+
+    class FailingSession:
+        def run(self, outputs, feeds):
+            raise Fail("simulated kernel failure")
+
+    engine = IntentEngine(onnx_predictor)
+    engine.forward.window_session = FailingSession()
+    kp = moving_body(np.random.default_rng(0), 300.0)
+    engine.add_pose("1", 10.0, kp, 640.0, 480.0, 2)
+    result = engine.tick(10.0)
+    assert result.intents is None
+    assert "socialego_student_synthetic.onnx: ONNX Runtime failed: simulated" in result.error

@@ -89,6 +89,16 @@ class OnnxStudentPredictor(PredictorBase):
             raise ArtifactError(f"{self.path}: cannot cut {inputs} -> {outputs}: {exc}") from exc
         return self._session(part)
 
+    def run(
+        self, session: ort.InferenceSession, outputs: list[str], feeds: dict[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """``session.run``; ONNX Runtime's errors (which derive from Exception only) become a
+        RuntimeError naming the model file, as the PyTorch path's errors are."""
+        try:
+            return session.run(outputs, feeds)
+        except Exception as exc:
+            raise RuntimeError(f"{self.path.name}: ONNX Runtime failed: {exc}") from exc
+
     def predict_logits(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> raw logits."""
         x = self.check_input(batch)
@@ -97,7 +107,7 @@ class OnnxStudentPredictor(PredictorBase):
                 task: np.zeros((0, self.labels.num_classes(task)), dtype=np.float32)
                 for task in TASKS
             }
-        out = self.session.run(list(TASKS), {fmt.WINDOWS: x})
+        out = self.run(self.session, list(TASKS), {fmt.WINDOWS: x})
         return dict(zip(TASKS, out, strict=True))
 
     def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
@@ -148,8 +158,10 @@ class OnnxCachedForward:
             missing.setdefault(keys[pos], pos)
         if len(self._rows) + len(missing) > len(self._store):
             index = self._make_room(keys, index, len(missing))
-        (fresh,) = self.frame_session.run(
-            [fmt.FRAME_PROJECTION], {fmt.FRAMES: frames[list(missing.values())]}
+        (fresh,) = self.predictor.run(
+            self.frame_session,
+            [fmt.FRAME_PROJECTION],
+            {fmt.FRAMES: frames[list(missing.values())]},
         )
         self.frames_computed += len(missing)
         start = len(self._rows)
@@ -173,5 +185,7 @@ class OnnxCachedForward:
         x = np.ascontiguousarray(windows, dtype=np.float32)
         rows = self._frame_rows(x)
         projections = self._store[rows].reshape(x.shape[0], x.shape[1], self.width)
-        out = self.window_session.run(list(TASKS), {fmt.WINDOW_PROJECTION: projections})
+        out = self.predictor.run(
+            self.window_session, list(TASKS), {fmt.WINDOW_PROJECTION: projections}
+        )
         return {task: self.calibration.apply(task, v) for task, v in zip(TASKS, out, strict=True)}
