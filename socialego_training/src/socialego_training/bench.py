@@ -48,14 +48,26 @@ def count_macs(model: nn.Module, example: torch.Tensor) -> int:
 
 def median_ms(call: Callable[[], Any], runs: int, warmup: int = 20) -> float:
     """Median wall time of ``call()`` in milliseconds."""
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
+    return interleaved_medians_ms({"call": (call, runs)}, 1, warmup)["call"]
+
+
+def interleaved_medians_ms(
+    calls: dict[str, tuple[Callable[[], Any], int]], rounds: int, warmup: int = 20
+) -> dict[str, float]:
+    """Median wall time (ms) of each ``name: (call, runs_per_round)``: in each of ``rounds``
+    rounds every call runs its runs back to back (warm caches), so that all of them see the
+    same load on a shared CPU."""
+    for call, _ in calls.values():
+        for _ in range(warmup):
+            call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, (call, count) in calls.items():
+            for _ in range(count):
+                start = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - start)
+    return {name: 1000.0 * statistics.median(t) for name, t in times.items()}
 
 
 def median_latency_ms(
@@ -94,14 +106,24 @@ def latency_report(runs: int = 300, threads: int = 1, seed: int = 0) -> dict[str
         for batch in BATCHES:
             x = torch.rand(batch, 10, 17, 3) - 0.5
             windows = x.numpy()
-            s = median_latency_ms(student, x, runs)
-            o = median_ms(lambda w=windows: runtime.predict_logits(w), runs)
-            b = median_latency_ms(
-                baseline, torch.rand(batch, 30, 133, 3) - 0.5, max(runs // (4 * batch), 10)
-            )
-            report[f"student_ms_b{batch}"] = s
-            report[f"student_onnx_ms_b{batch}"] = o
-            report[f"socialegonet_ms_b{batch}"] = b
+            whole_body = torch.rand(batch, 30, 133, 3) - 0.5
+            rounds = 10  # runs split in rounds of student, ONNX and SocialEgoNet runs
+            per_round = max(runs // rounds, 1)
+            with torch.inference_mode():
+                ms = interleaved_medians_ms(
+                    {
+                        "student": (lambda x=x: student(x), per_round),
+                        "student_onnx": (lambda w=windows: runtime.predict_logits(w), per_round),
+                        # SocialEgoNet is 10-40x slower: fewer runs (at least 2 a round)
+                        "socialegonet": (
+                            lambda w=whole_body: baseline(w),
+                            max(2, per_round // (4 * batch)),
+                        ),
+                    },
+                    rounds,
+                )
+            for name, value in ms.items():
+                report[f"{name}_ms_b{batch}"] = value
     try:
         report["load_average_1min"] = os.getloadavg()[0]
     except OSError:
