@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rosnode_harness import NodeProcess, RosClient, require_ros, unique_domain_id
+from test_onnx_runtime import unrunnable_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "socialego_inference" / "models" / "socialego_student_synthetic.pt"
@@ -572,3 +573,8 @@ def test_a_runtime_that_cannot_read_the_model_fails_configure_naming_both():
     onnx_model = MODEL.with_suffix(".onnx")
     log = start_failing({"runtime": "torch", "model_path": str(onnx_model)}, "cannot load model")
     assert "runtime 'torch' cannot run socialego_student_synthetic.onnx" in log
+
+
+def test_an_onnx_model_the_runtime_cannot_run_fails_configure(tmp_path):
+    log = start_failing({"model_path": str(unrunnable_copy(tmp_path))}, "cannot load model file")
+    assert "unrunnable.onnx" in log

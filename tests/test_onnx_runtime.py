@@ -151,3 +151,24 @@ def test_an_onnx_runtime_failure_is_a_tick_error_not_a_crash(onnx_predictor):
     result = engine.tick(10.0)
     assert result.intents is None
     assert "socialego_student_synthetic.onnx: ONNX Runtime failed: simulated" in result.error
+
+
+def unrunnable_copy(tmp_path: Path) -> Path:
+    """The shipped ONNX model with one operator renamed to one that does not exist."""
+    import onnx
+
+    proto = onnx.load(str(SHIPPED_ONNX))
+    proto.graph.node[-1].op_type = "NoSuchOperator"
+    path = tmp_path / "unrunnable.onnx"
+    onnx.save(proto, str(path))
+    return path
+
+
+def test_a_model_the_runtime_cannot_run_is_refused_naming_it(tmp_path):
+    from socialego_core.predictor_base import ArtifactError
+
+    predictor = OnnxStudentPredictor(unrunnable_copy(tmp_path))  # metadata reads fine
+    with pytest.raises(ArtifactError, match="unrunnable.onnx"):
+        predictor.cached_forward()
+    with pytest.raises(ArtifactError, match="unrunnable.onnx: ONNX Runtime cannot run"):
+        predictor.predict(np.zeros((1, 10, 17, 3), np.float32))

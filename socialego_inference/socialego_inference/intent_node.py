@@ -105,8 +105,11 @@ class IntentNode(SocialEgoLifecycleNode):
                 path, cfg["runtime"], device=cfg["device"], threads=cfg["threads"]
             )
             get_layout(self.predictor.window_spec.layout)
+            # the engine builds the runtime's sessions: a model the runtime cannot run fails here
+            engine = IntentEngine(self.predictor, online, hysteresis)
         except (ArtifactError, ValueError, OSError, RuntimeError, KeyError) as exc:
             self.get_logger().error(f"cannot load model file {path}: {exc}")
+            self.predictor = None
             return TransitionCallbackReturn.FAILURE
         if str(self.predictor.device) != cfg["device"] and cfg["device"] != "auto":
             self.get_logger().warning(
@@ -115,7 +118,7 @@ class IntentNode(SocialEgoLifecycleNode):
         if not self.predictor.trained:
             self.get_logger().warning(f"model {path} is UNTRAINED (random weights): demo only")
         self.cfg = cfg
-        self.engine = IntentEngine(self.predictor, online, hysteresis)
+        self.engine = engine
         self.messages = IntentMessageBuilder(self.predictor)
         self.pub = self.create_lifecycle_publisher(SocialIntentArray, topics.INTENTS, RELIABLE_OUT)
         self.info_pub = self.create_lifecycle_publisher(ModelInfo, topics.MODEL_INFO, LATCHED)

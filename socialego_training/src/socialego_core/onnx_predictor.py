@@ -68,12 +68,21 @@ class OnnxStudentPredictor(PredictorBase):
         self.requested_device = device
         self.providers, self.device = execution_providers(device)
         self.threads = threads
-        self.session = self._session(self.proto)
-        names = [o.name for o in self.session.get_outputs()]
+        names = [o.name for o in self.proto.graph.output]
         if any(task not in names for task in TASKS):
             raise ArtifactError(f"{path}: the graph lacks the outputs {TASKS} (has {names})")
+        # the whole graph's session, made on first use: the engine runs only the two halves
+        # (OnnxCachedForward), and each session holds its own copy of the weights (~6 MB)
+        self._session: ort.InferenceSession | None = None
 
-    def _session(self, proto: onnx.ModelProto) -> ort.InferenceSession:
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The whole graph's session (windows -> logits)."""
+        if self._session is None:
+            self._session = self._session_of(self.proto)
+        return self._session
+
+    def _session_of(self, proto: onnx.ModelProto) -> ort.InferenceSession:
         try:
             return ort.InferenceSession(
                 proto.SerializeToString(), session_options(self.threads), providers=self.providers
@@ -87,7 +96,7 @@ class OnnxStudentPredictor(PredictorBase):
             part = Extractor(self.proto).extract_model(inputs, outputs)
         except Exception as exc:
             raise ArtifactError(f"{self.path}: cannot cut {inputs} -> {outputs}: {exc}") from exc
-        return self._session(part)
+        return self._session_of(part)
 
     def run(
         self, session: ort.InferenceSession, outputs: list[str], feeds: dict[str, np.ndarray]
