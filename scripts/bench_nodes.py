@@ -3,18 +3,21 @@
 
 1. Pose backends: frames per second at 640x480 (decode + estimator + tracker, in process) on
    real footage (Sports2D demo, two people), per available backend.
-2. Intent node (separate process, real DDS): time per inference tick (from its diagnostics) and
-   pose-message -> intent-message latency with 1, 5 and 20 people.
+2. Intent node (separate process, real DDS): time per inference tick (from its diagnostics),
+   pose-message -> intent-message latency and resident memory (VmRSS from /proc after the
+   run) with 1, 5 and 20 people, before (PyTorch, 30 Hz timer) and after (ONNX Runtime, tick
+   on pose arrival) in the same run.
    In process (``--only stages``): the tick's stages (the intent engine's windows / forward /
-   hysteresis, then the node's messages) with 1, 5 and 20 people.
+   hysteresis, then the node's messages) with 1, 5 and 20 people, PyTorch and ONNX Runtime.
 3. End to end (pose node + intent node processes): images published at --camera-fps, latency
    from the image's header stamp to the arrival of the intent carrying it, and images per
-   second the pose node keeps up with.
+   second the pose node keeps up with; before and after as in 2.
 
     source setup.env && python scripts/bench_nodes.py [--frames 60] [--yolo-model m.onnx]
 
-Targets on the 2-core CPU: 15 images/s end to end with the default estimator; < 5 ms of
-intent-node time per frame with 20 people.
+Targets (idle machine, 1 thread): 15 images/s end to end with the default estimator, image ->
+intent p95 <= 60 ms; an intent-node tick <= 2 ms with 20 people; intent node <= 150 MB resident
+at 20 people with ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -43,6 +46,25 @@ def pad_to_640x480(rgb: np.ndarray) -> np.ndarray:
 
 def pct(values, q):
     return float(np.percentile(values, q)) if values else float("nan")
+
+
+# the intent node before this change's defaults and after them, compared in one run
+NODE_CONFIGS = {
+    "before: PyTorch, 30 Hz timer": {"runtime": "torch", "tick_on_pose": False},
+    "after: ONNX Runtime, tick on pose": {"runtime": "onnx", "tick_on_pose": True},
+}
+RUNTIME_NAMES = {"torch": "PyTorch eager", "onnx": "ONNX Runtime"}
+
+
+def resident_mb(pid: int) -> float:
+    """VmRSS of process ``pid`` in MB (from /proc; NaN where there is no /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
 
 
 def bench_backends(args) -> dict[str, float]:
@@ -110,12 +132,13 @@ def body(cx: float) -> np.ndarray:
 
 
 def bench_intent_node(args) -> None:
+    for label, config in NODE_CONFIGS.items():
+        print(f" {label}")
+        for people in (1, 5, 20):
+            _bench_intent_people(people, args, config)
 
-    for people in (1, 5, 20):
-        _bench_intent_people(people, args)
 
-
-def _bench_intent_people(people: int, args) -> None:
+def _bench_intent_people(people: int, args, config: dict) -> None:
     import array
 
     from builtin_interfaces.msg import Time
@@ -129,7 +152,7 @@ def _bench_intent_people(people: int, args) -> None:
         "socialego_inference",
         "intent_node",
         domain,
-        {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64},
+        {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64, **config},
         {"__ns": args.namespace},
     )
     client = RosClient(domain)
@@ -173,6 +196,7 @@ def _bench_intent_people(people: int, args) -> None:
         i += 1
         client.spin_for(max(0.0, start + i / rate - time.monotonic()))
     client.spin_for(0.5)
+    rss = resident_mb(node.proc.pid)  # after warm-up and the whole run
 
     def diag_mean(key: str) -> float:
         values = [
@@ -192,7 +216,8 @@ def _bench_intent_people(people: int, args) -> None:
         f"  {people:2d} people: intent-node time per tick {statistics.mean(ticks):5.2f} ms "
         f"(EMA from /diagnostics); pose msg -> intent msg latency median "
         f"{1000 * statistics.median(latencies):5.1f} ms, p95 {1000 * pct(latencies, 95):5.1f} "
-        f"ms (30 Hz inference timer, {len(latencies)} poses)\n      tick stages (ms): {split}"
+        f"ms ({len(latencies)} poses at 30 Hz)\n      tick stages (ms): {split}; "
+        f"resident memory {rss:.0f} MB"
     )
     client.close()
     node.stop()
@@ -200,55 +225,75 @@ def _bench_intent_people(people: int, args) -> None:
 
 def bench_intent_stages(args) -> None:
     """Per-stage time of one intent-node tick in process: the engine's stages (windows, forward,
-    hysteresis) and the node's message building, with 1, 5 and 20 people at 30 Hz."""
+    hysteresis) and the node's message building, with 1, 5 and 20 people at 30 Hz, on PyTorch
+    and on ONNX Runtime (1 thread each)."""
     import rclpy
-    import torch
-    from socialego_core.artifact import StudentPredictor
     from socialego_core.intent_engine import ENGINE_STAGES, IntentEngine
+    from socialego_core.model_loader import load_predictor
     from socialego_core.track_buffers import OnlineConfig
     from socialego_inference.intent_messages import IntentMessageBuilder
     from socialego_inference.intent_node import default_model_path
+    from socialego_ros.stamps import time_msg
 
-    torch.set_num_threads(1)  # what the node's default threads: 1 gives
+    stages = (*ENGINE_STAGES, "messages", "tick", "add_pose")
+    medians: dict[tuple[str, int, str], float] = {}
     rclpy.init()  # message classes only; nothing is published
     try:
-        predictor = StudentPredictor(default_model_path(), threads=1)
-        builder = IntentMessageBuilder(predictor)
+        predictors = {
+            rt: load_predictor(default_model_path(rt), rt, threads=1) for rt in RUNTIME_NAMES
+        }
+        builders = {rt: IntentMessageBuilder(p) for rt, p in predictors.items()}
         rng = np.random.default_rng(0)
         for people in (1, 5, 20):
-            engine = IntentEngine(predictor, OnlineConfig(max_tracks=64))
-            stages = (*ENGINE_STAGES, "messages", "tick", "add_pose")
-            times = {stage: [] for stage in stages}
+            engines = {
+                rt: IntentEngine(p, OnlineConfig(max_tracks=64)) for rt, p in predictors.items()
+            }
+            times = {(rt, stage): [] for rt in RUNTIME_NAMES for stage in stages}
             for k in range(args.stage_ticks + 40):
                 t = 1000.0 + k / 30.0
-                t0 = time.perf_counter()
-                for p in range(people):
-                    kp = body(20 + 30 * p)
+                poses = [body(20 + 30 * p) for p in range(people)]
+                for kp in poses:
                     kp[:17, :2] += rng.normal(0, 4, (17, 2))
-                    engine.add_pose(str(p), t, kp, 640.0, 480.0, 2)
-                t1 = time.perf_counter()
-                result = engine.tick(t + 0.002)
-                t2 = time.perf_counter()
-                builder.array(result, None)
-                t3 = time.perf_counter()
-                if k >= 40:  # windows full (0.9 s) and caches warm
-                    times["add_pose"].append((t1 - t0) * 1000)
-                    times["messages"].append((t3 - t2) * 1000)
-                    times["tick"].append((t3 - t1) * 1000)
-                    for stage in ENGINE_STAGES:
-                        times[stage].append(result.stage_ms[stage])
-            print(f"  {people:2d} people, median ms of {args.stage_ticks} ticks:")
-            for stage in stages:
-                label = {
-                    "tick": "tick (engine + messages)",
-                    "add_pose": "add_pose (all people)",
-                }.get(stage, stage)
-                print(f"    {label:26s} {statistics.median(times[stage]):6.3f}")
+                # both runtimes on the same poses, back to back: the same load on the CPU
+                for rt, engine in engines.items():
+                    t0 = time.perf_counter()
+                    for p, kp in enumerate(poses):
+                        engine.add_pose(str(p), t, kp, 640.0, 480.0, 2)
+                    t1 = time.perf_counter()
+                    result = engine.tick(t + 0.002)
+                    t2 = time.perf_counter()
+                    builders[rt].array(result, time_msg(t + 0.002))
+                    t3 = time.perf_counter()
+                    if k >= 40:  # windows full (0.9 s) and caches warm
+                        times[rt, "add_pose"].append((t1 - t0) * 1000)
+                        times[rt, "messages"].append((t3 - t2) * 1000)
+                        times[rt, "tick"].append((t3 - t1) * 1000)
+                        for stage in ENGINE_STAGES:
+                            times[rt, stage].append(result.stage_ms[stage])
+            for (rt, stage), values in times.items():
+                medians[rt, people, stage] = statistics.median(values)
     finally:
         rclpy.shutdown()
+    labels = {"tick": "tick (engine + messages)", "add_pose": "add_pose (all people)"}
+    print(f"  median ms of {args.stage_ticks} ticks, 1 thread")
+    print("  | people | stage | " + " | ".join(RUNTIME_NAMES.values()) + " | ratio |")
+    print("  |---|---|---|---|---|")
+    for people in (1, 5, 20):
+        for stage in stages:
+            torch_ms, onnx_ms = (medians[r, people, stage] for r in RUNTIME_NAMES)
+            print(
+                f"  | {people} | {labels.get(stage, stage)} | {torch_ms:.3f} | {onnx_ms:.3f} "
+                f"| {torch_ms / max(onnx_ms, 1e-9):.1f}x |"
+            )
 
 
 def bench_end_to_end(args) -> None:
+    for label, config in NODE_CONFIGS.items():
+        print(f" intent node {label}")
+        _end_to_end(args, config)
+
+
+def _end_to_end(args, config: dict) -> None:
     from footage import FILES, video_frames
     from rosnode_harness import NodeProcess, RosClient, unique_domain_id
     from sensor_msgs.msg import Image
@@ -277,7 +322,7 @@ def bench_end_to_end(args) -> None:
         "socialego_inference",
         "intent_node",
         domain,
-        {"inference_rate_hz": 30.0},
+        {"inference_rate_hz": 30.0, **config},
         {"__ns": args.namespace},
     )
     client = RosClient(domain)

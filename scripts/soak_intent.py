@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write soak_intent.{csv,png} here")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--namespace", default="", help="run the node in this namespace")
+    parser.add_argument(
+        "--runtime", choices=("auto", "torch", "onnx"), default="auto", help="the node's runtime"
+    )
     args = parser.parse_args(argv)
     namespace = topics.namespace_of(args.namespace)
 
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(args.seed)
     domain = unique_domain_id()
-    params = {"max_tracks": args.max_tracks, "inference_rate_hz": 10.0}
+    params = {"max_tracks": args.max_tracks, "inference_rate_hz": 10.0, "runtime": args.runtime}
     node = NodeProcess(
         "socialego_inference", "intent_node", domain, params, remaps={"__ns": namespace}
     )
@@ -136,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     frame = 0
     print(
         f"soak: {args.minutes} min, {args.concurrent} people per frame at {args.fps} Hz, "
-        f"5-20 frames per track, max_tracks {args.max_tracks}, ROS domain {domain}",
+        f"5-20 frames per track, max_tracks {args.max_tracks}, runtime {args.runtime}, "
+        f"ROS domain {domain}",
         flush=True,
     )
     try:
@@ -198,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             writer.writeheader()
             writer.writerows(rows)
         title = (
-            f"intent node, {args.concurrent} people/frame at {args.fps:g} Hz, tracks of 5-20 "
-            f"frames ({created} tracks)\n{summary.split(';')[0]}"
+            f"intent node ({args.runtime} runtime), {args.concurrent} people/frame at "
+            f"{args.fps:g} Hz, tracks of 5-20 frames ({created} tracks)\n{summary.split(';')[0]}"
         )
         plot(rows, args.out / "soak_intent.png", title, args.warmup_s)
         print(f"wrote {args.out / 'soak_intent.csv'} and {args.out / 'soak_intent.png'}")

@@ -11,7 +11,7 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
-        ("share/" + package_name + "/models", glob("models/*.pt")),
+        ("share/" + package_name + "/models", glob("models/*.pt") + glob("models/*.onnx")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rosnode_harness import NodeProcess, RosClient, require_ros, unique_domain_id
+from test_onnx_runtime import unrunnable_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "socialego_inference" / "models" / "socialego_student_synthetic.pt"
@@ -186,7 +187,7 @@ def test_three_people_give_three_intents_with_their_stamps_and_shapes(ros, predi
     # the intents that arrive after the last pose must carry exactly its stamp
     ros["client"].spin_for(0.3)
     msg = ros["intents"][-1]
-    assert {i.track_id for i in msg.intents} == set(tracks)
+    assert {i.track_id for i in msg.intents} == set(tracks), ros["node"].log()[-3000:]
     n_action = len(predictor.labels.action)
     for intent in msg.intents:
         assert intent.header.stamp == stamp_of(last)  # exactly, to the nanosecond
@@ -535,3 +536,66 @@ def test_live_parameters_apply_at_once_and_the_others_are_refused_with_a_reason(
     out_of_range = set_parameter(ros, "hysteresis_alpha", 7.0)
     assert not out_of_range.successful
     assert ros["node"].alive()
+
+
+def answered_stamps(ros, after: int) -> set[tuple[int, int]]:
+    return {
+        (m.header.stamp.sec, m.header.stamp.nanosec) for m in ros["intents"][after:] if m.intents
+    }
+
+
+def publish_spaced(ros, count: int, period: float) -> list[tuple[int, int]]:
+    """``count`` pose arrays of two people, ``period`` s apart; their stamps."""
+    sent = []
+    for _ in range(count):
+        t = time.time()
+        ros["pub"].publish(
+            pose_array(
+                t, [pose_msg(k, t, body_keypoints(x)) for k, x in (("a", 150.0), ("b", 450.0))]
+            )
+        )
+        stamp = stamp_of(t)
+        sent.append((stamp.sec, stamp.nanosec))
+        ros["client"].spin_for(period)
+    return sent
+
+
+def test_tick_on_pose_answers_every_pose_array_and_the_timer_alone_does_not():
+    """With a 0.2 Hz timer only pose-driven ticks can answer 10 arrays a second."""
+    params = {**PARAMS, "inference_rate_hz": 0.2, "tick_on_pose": True}
+    with intent_node_env(params) as ros:
+        start = len(ros["intents"])
+        sent = publish_spaced(ros, 12, 0.1)
+        ros["client"].spin_for(0.5)
+        answered = answered_stamps(ros, start)
+        assert set(sent) <= answered, (len(set(sent) & answered), len(sent), ros["node"].log())
+        assert {i.track_id for i in ros["intents"][-1].intents} == {"a", "b"}
+
+        assert set_parameter(ros, "tick_on_pose", False).successful
+        start = len(ros["intents"])
+        sent = publish_spaced(ros, 12, 0.1)
+        ros["client"].spin_for(0.5)
+        assert len(set(sent) & answered_stamps(ros, start)) <= 2  # at most the timer's tick
+        assert ros["node"].alive()
+
+
+def test_torch_runtime_runs_the_pt_artifact(predictor):
+    params = {**PARAMS, "runtime": "torch"}
+    with intent_node_env(params) as ros:
+        assert ros["client"].spin_until(lambda: len(ros["info"]) > 0, 20), ros["node"].log()
+        assert ros["info"][-1].model_version == predictor.version
+        start = len(ros["intents"])
+        publish_spaced(ros, 4, 0.1)
+        assert latest_with(ros, {"a", "b"}, start) is not None, ros["node"].log()
+        assert "runtime torch" in ros["node"].log()
+
+
+def test_a_runtime_that_cannot_read_the_model_fails_configure_naming_both():
+    onnx_model = MODEL.with_suffix(".onnx")
+    log = start_failing({"runtime": "torch", "model_path": str(onnx_model)}, "cannot load model")
+    assert "runtime 'torch' cannot run socialego_student_synthetic.onnx" in log
+
+
+def test_an_onnx_model_the_runtime_cannot_run_fails_configure(tmp_path):
+    log = start_failing({"model_path": str(unrunnable_copy(tmp_path))}, "cannot load model file")
+    assert "unrunnable.onnx" in log

@@ -6,10 +6,10 @@ import array
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from socialego_core.artifact import StudentPredictor
 from socialego_core.hysteresis import UNKNOWN_DECISION
 from socialego_core.intent_engine import TickResult
 from socialego_core.labels import TASKS
+from socialego_core.predictor_base import PredictorBase
 from socialego_ros.stamps import duration_msg, time_msg
 
 from socialego_msgs.msg import SocialIntent, SocialIntentArray
@@ -29,7 +29,7 @@ def not_after(stamp: Time, now: Time) -> Time:
 class IntentMessageBuilder:
     """Builds the intent messages of one model (its labels, window and version are constant)."""
 
-    def __init__(self, predictor: StudentPredictor) -> None:
+    def __init__(self, predictor: PredictorBase) -> None:
         self.version = predictor.version
         self.action_labels = list(predictor.labels.action)
         self.observation_window = duration_msg(predictor.window_spec.duration_s)

@@ -1,11 +1,14 @@
 """Intent node: tracked poses in, intents out; a ROS adapter around the intent engine.
 
 Subscribes ``socialego/poses`` (WholeBodyPoseArray); publishes ``socialego/intents``
-(SocialIntentArray, at ``inference_rate_hz``, empty as a heartbeat) and ``socialego/model_info``
-(ModelInfo, latched). Windows, the forward pass and the smoothing are
-``socialego_core.intent_engine.IntentEngine``; the model and its window spec come from the
-artifact, never hard-coded. This node turns messages into engine calls and engine results into
-messages, and owns the parameters, timers and diagnostics.
+(SocialIntentArray: with ``tick_on_pose`` one per pose array, at once, and at
+``inference_rate_hz`` while no pose array arrives; empty as a heartbeat) and
+``socialego/model_info`` (ModelInfo, latched). The student runs on ONNX Runtime (a ``.onnx``
+model; torch is then never imported) or PyTorch (a ``.pt`` artifact), parameter ``runtime``.
+Windows, the forward pass and the smoothing are ``socialego_core.intent_engine.IntentEngine``;
+the model and its window spec come from the artifact, never hard-coded. This node turns messages
+into engine calls and engine results into messages, and owns the parameters, timers and
+diagnostics.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from pathlib import Path
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from socialego_core import topics
-from socialego_core.artifact import ArtifactError, StudentPredictor
 from socialego_core.hysteresis import HysteresisConfig
 from socialego_core.intent_engine import ENGINE_STAGES, IntentEngine
 from socialego_core.layouts import get_layout
+from socialego_core.model_loader import AUTO_RUNTIME, load_predictor
 from socialego_core.pose_reader import read_pose_array, short_id
+from socialego_core.predictor_base import ArtifactError, PredictorBase
 from socialego_core.track_buffers import AddResult, OnlineConfig
 from socialego_ros.main import run_lifecycle_node
 from socialego_ros.node import Ema, SocialEgoLifecycleNode
@@ -31,17 +35,20 @@ from socialego_inference.params import INTENT_PARAMS
 from socialego_msgs.msg import ModelInfo, SocialIntentArray, WholeBodyPose, WholeBodyPoseArray
 
 STAGES = (*ENGINE_STAGES, "messages", "publish")
-DEFAULT_MODEL = "models/socialego_student_synthetic.pt"
+DEFAULT_MODEL = "models/socialego_student_synthetic"
+MODEL_SUFFIX = {"torch": ".pt", "onnx": ".onnx"}
 
 
-def default_model_path() -> str:
-    """The student installed in this package's share folder (or next to the source tree)."""
+def default_model_path(runtime: str = "torch") -> str:
+    """The student installed in this package's share folder (or next to the source tree), as
+    the ``.pt`` artifact (runtime 'torch') or its ONNX export ('onnx'; 'auto': AUTO_RUNTIME)."""
+    name = DEFAULT_MODEL + MODEL_SUFFIX[AUTO_RUNTIME if runtime == "auto" else runtime]
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        return str(Path(get_package_share_directory("socialego_inference")) / DEFAULT_MODEL)
+        return str(Path(get_package_share_directory("socialego_inference")) / name)
     except Exception:  # not installed with colcon: use the source tree's copy
-        return str(Path(__file__).resolve().parents[1] / DEFAULT_MODEL)
+        return str(Path(__file__).resolve().parents[1] / name)
 
 
 def engine_configs(cfg: dict) -> tuple[OnlineConfig, HysteresisConfig]:
@@ -67,7 +74,7 @@ class IntentNode(SocialEgoLifecycleNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("intent_node", **kwargs)
-        self.predictor: StudentPredictor | None = None
+        self.predictor: PredictorBase | None = None
         self.engine: IntentEngine | None = None
         self.messages: IntentMessageBuilder | None = None
         self.pub = None
@@ -77,13 +84,14 @@ class IntentNode(SocialEgoLifecycleNode):
         self.ticks = 0
         self.stage_ms = dict.fromkeys(STAGES, 0.0)  # the last tick's time per stage
         self.stage_ema = {stage: Ema() for stage in STAGES}  # reported in /diagnostics
+        self.last_tick_s = float("-inf")  # time.monotonic() of the last tick (pose or timer)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         cfg = self.validated_params()
         if cfg is None:
             return TransitionCallbackReturn.FAILURE
-        path = cfg["model_path"] or default_model_path()
+        path = cfg["model_path"] or default_model_path(cfg["runtime"])
         try:
             online, hysteresis = engine_configs(cfg)
         except ValueError as exc:
@@ -93,10 +101,15 @@ class IntentNode(SocialEgoLifecycleNode):
             self.configure_error(f"model file {path} does not exist (parameter model_path)")
             return TransitionCallbackReturn.FAILURE
         try:
-            self.predictor = StudentPredictor(path, device=cfg["device"], threads=cfg["threads"])
+            self.predictor = load_predictor(
+                path, cfg["runtime"], device=cfg["device"], threads=cfg["threads"]
+            )
             get_layout(self.predictor.window_spec.layout)
+            # the engine builds the runtime's sessions: a model the runtime cannot run fails here
+            engine = IntentEngine(self.predictor, online, hysteresis)
         except (ArtifactError, ValueError, OSError, RuntimeError, KeyError) as exc:
             self.configure_error(f"cannot load model file {path}: {exc}")
+            self.predictor = None
             return TransitionCallbackReturn.FAILURE
         if str(self.predictor.device) != cfg["device"] and cfg["device"] != "auto":
             self.get_logger().warning(
@@ -105,7 +118,7 @@ class IntentNode(SocialEgoLifecycleNode):
         if not self.predictor.trained:
             self.get_logger().warning(f"model {path} is UNTRAINED (random weights): demo only")
         self.cfg = cfg
-        self.engine = IntentEngine(self.predictor, online, hysteresis)
+        self.engine = engine
         self.messages = IntentMessageBuilder(self.predictor)
         self.pub = self.create_lifecycle_publisher(SocialIntentArray, topics.INTENTS, RELIABLE_OUT)
         self.info_pub = self.create_lifecycle_publisher(ModelInfo, topics.MODEL_INFO, LATCHED)
@@ -114,13 +127,13 @@ class IntentNode(SocialEgoLifecycleNode):
             f"configured: model {path} version {self.predictor.version}, window "
             f"{spec.length} x stride {spec.stride} @ {spec.source_fps} fps "
             f"({spec.duration_s:.2f} s), {spec.num_joints} joints of {spec.layout}, "
-            f"device {self.predictor.device}"
+            f"runtime {self.predictor.runtime} on {self.predictor.device}"
         )
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)  # activates the lifecycle publishers
-        self.timer = self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_tick)
+        self.timer = self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_timer)
         self.inputs += [
             self.create_subscription(
                 WholeBodyPoseArray,
@@ -144,7 +157,7 @@ class IntentNode(SocialEgoLifecycleNode):
         if "inference_rate_hz" in changed and self.timer is not None:
             self.destroy_timer(self.timer)
             self.inputs.remove(self.timer)
-            self.timer = self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_tick)
+            self.timer = self.create_timer(1.0 / self.cfg["inference_rate_hz"], self.on_timer)
             self.inputs.append(self.timer)
 
     def _on_set_parameters(self, params):
@@ -198,6 +211,7 @@ class IntentNode(SocialEgoLifecycleNode):
         readings, problems = read_pose_array(
             msg, now_s, self.cfg["max_stamp_offset_s"], skip=self._skip
         )
+        added = 0
         for problem in problems:
             self.warn_throttled(problem.kind, problem.text)
         for r in readings:
@@ -228,6 +242,9 @@ class IntentNode(SocialEgoLifecycleNode):
                     f"more than max_tracks={self.cfg['max_tracks']} tracks: dropped the oldest",
                 )
             self.note_latency(r.source.stamp)
+            added += 1
+        if added and self.cfg["tick_on_pose"]:
+            self.on_tick()  # answered at once: one forward pass over this array's people
 
     def _skip(self, pose: WholeBodyPose) -> bool:
         """COASTING poses carry no new evidence (the buffers repeat the last pose by
@@ -236,9 +253,19 @@ class IntentNode(SocialEgoLifecycleNode):
             pose.track_state == WholeBodyPose.TRACK_STATE_COASTING and not self.cfg["use_coasting"]
         )
 
+    def on_timer(self) -> None:
+        """With tick_on_pose the timer ticks only when no pose array did within its period:
+        heartbeats, expiry and staleness while no poses come."""
+        if self.cfg["tick_on_pose"]:
+            period = 1.0 / self.cfg["inference_rate_hz"]
+            if time.monotonic() - self.last_tick_s < 0.9 * period:
+                return
+        self.on_tick()
+
     def on_tick(self) -> None:
         if not self.active:
             return
+        self.last_tick_s = time.monotonic()
         t0 = time.perf_counter()
         result = self.engine.tick(self.now_s())
         if result.clock_reset:

@@ -6,6 +6,7 @@ from these tables, and the table of every SocialEgo node by node name.
 
 from __future__ import annotations
 
+from socialego_core.model_loader import RUNTIMES
 from socialego_perception.params import GAZE_PARAMS, POSE_PARAMS
 from socialego_ros.params import COMMON_PARAMS, RELIABILITIES, ParamSpec, device_param
 
@@ -13,16 +14,32 @@ INTENT_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
         "model_path",
         "",
-        "student artifact (.pt); empty = the one installed with socialego_inference",
+        "student model: a .pt artifact (PyTorch) or a .onnx export (ONNX Runtime); empty = the "
+        "one installed with socialego_inference for the runtime",
+    ),
+    ParamSpec(
+        "runtime",
+        "auto",
+        "what runs the student: onnx (ONNX Runtime, no torch in the process), torch (PyTorch), "
+        "auto (the model file's type; with no model_path ONNX Runtime, measured faster)",
+        choices=RUNTIMES,
     ),
     device_param("cpu"),
-    ParamSpec("threads", 1, "torch CPU threads", low=1, high=256),
+    ParamSpec("threads", 1, "CPU threads of the runtime", low=1, high=256),
     ParamSpec(
         "inference_rate_hz",
         10.0,
-        "forward passes per second over all tracks",
+        "forward passes per second over all tracks (with tick_on_pose: the heartbeat rate "
+        "while no poses arrive)",
         low=0.1,
         high=200.0,
+        live=True,
+    ),
+    ParamSpec(
+        "tick_on_pose",
+        True,
+        "answer each pose array at once (one forward pass over its people); the timer then "
+        "only ticks when no pose array came within its period (heartbeats, staleness)",
         live=True,
     ),
     ParamSpec(

@@ -208,11 +208,14 @@ def test_cached_forward_probabilities_calibrate_like_the_predictor(
     plain = plain.predict(windows)
     engine = fast.predict(windows)
     expected = predictor.predict(windows)
+    # the two forward passes differ by ~1e-6 (summation order); isotonic maps are piecewise
+    # linear with steep pieces (slopes up to ~20 here) that scale such a difference up
+    tolerance = 5e-5 if method == "isotonic" else 1e-5
     for task in TASKS:
-        assert np.allclose(engine[task], expected[task], atol=1e-5), task
+        assert np.allclose(engine[task], expected[task], atol=tolerance), task
         assert not np.allclose(plain[task], expected[task], atol=1e-4), task  # it did change
         from_softmax = predictor.calibration.apply_probabilities(task, plain[task])
-        assert np.allclose(from_softmax, expected[task], atol=1e-5), task
+        assert np.allclose(from_softmax, expected[task], atol=tolerance), task
 
 
 @pytest.mark.parametrize("method", ["temperature", "vector", "isotonic"])

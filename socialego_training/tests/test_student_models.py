@@ -40,41 +40,6 @@ def test_student_batches_are_independent_in_eval_mode() -> None:
     torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
 
 
-def test_precomputed_self_loops_match_pyg_gat_defaults() -> None:
-    """The student adds GAT self-loops once; PyG's own per-call self-loops give the same output."""
-    from socialego_core.layouts import BODY_EDGES
-    from socialego_core.student import symmetric_edge_index
-    from torch_geometric.nn import GAT
-
-    torch.manual_seed(0)
-    model = SocialEgoMobile().eval()
-    reference = GAT(in_channels=3, hidden_channels=16, num_layers=2)  # add_self_loops=True
-    reference.load_state_dict(model.gat.state_dict())
-    nodes = torch.rand(3 * 17, 3) - 0.5
-    base = symmetric_edge_index(BODY_EDGES)
-    batched = torch.cat([base + 17 * g for g in range(3)], dim=1)
-    expected = reference(nodes, batched)
-    actual = model.gat(nodes, model._graph_edges(3, nodes.device))
-    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
-
-
-def test_dense_eval_gat_equals_pyg_message_passing() -> None:
-    torch.manual_seed(1)
-    model = SocialEgoMobile().eval()
-    x = torch.rand(6, 10, 17, 3) - 0.5
-    assert model._can_use_dense_gat()
-    with torch.no_grad():
-        dense = model(x)
-        model.dense_gat_in_eval = False
-        assert not model._can_use_dense_gat()
-        sparse = model(x)
-    for a, b in zip(dense, sparse, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    model.train()
-    model.dense_gat_in_eval = True
-    assert not model._can_use_dense_gat()  # training always uses PyG
-
-
 def test_student_rejects_wrong_input_shape() -> None:
     with pytest.raises(ValueError, match=r"\(B, T, 17, 3\)"):
         SocialEgoMobile()(torch.zeros(2, 10, 133, 3))

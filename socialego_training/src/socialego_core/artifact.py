@@ -27,15 +27,11 @@ import torch
 from torch import nn
 
 from socialego_core.calibration import Calibration
-from socialego_core.labels import TASKS, LabelTable
-from socialego_core.window import WindowSpec
+from socialego_core.labels import TASKS
+from socialego_core.predictor_base import ArtifactError, PredictorBase, WindowForward
 
 FORMAT = "socialego-model"
 FORMAT_VERSION = 1
-
-
-class ArtifactError(RuntimeError):
-    """A model artifact could not be saved or loaded; the message names the file."""
 
 
 def _model_registry() -> dict[str, type[nn.Module]]:
@@ -81,6 +77,23 @@ def save_artifact(path: str | os.PathLike, model: nn.Module, metadata: Mapping[s
     """
     path = Path(path)
     state_dict = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    meta = complete_metadata(model, metadata, path)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": meta,
+        "state_dict": state_dict,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save(payload, path)
+    return meta
+
+
+def complete_metadata(
+    model: nn.Module, metadata: Mapping[str, Any], path: str | os.PathLike = "<artifact>"
+) -> dict:
+    """The metadata an artifact of ``model`` stores (``.pt`` or ``.onnx``): ``metadata`` with
+    the model's name, kwargs, parameter count, creation time and weights ``version``, as JSON."""
     meta = dict(metadata)
     meta.setdefault("model", type(model).__name__)
     if "model_kwargs" not in meta:
@@ -93,17 +106,8 @@ def save_artifact(path: str | os.PathLike, model: nn.Module, metadata: Mapping[s
     meta.setdefault("trained", True)
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     meta["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
-    meta["version"] = weights_version(state_dict)
-    meta = _plain(meta)
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "metadata": meta,
-        "state_dict": state_dict,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_torch_save(payload, path)
-    return meta
+    meta["version"] = weights_version(model.state_dict())
+    return _plain(meta)
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
@@ -198,57 +202,21 @@ def resolve_device(device: str = "cpu") -> torch.device:
     return torch.device(device)
 
 
-class StudentPredictor:
+class StudentPredictor(PredictorBase):
     """Loads an artifact and turns (B, T, J, 3) normalised windows into class probabilities,
     calibrated when the artifact carries a calibration (plain softmax otherwise)."""
 
+    runtime = "torch"
+
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
-        self.path = Path(path)
+        path = Path(path)
         if threads is not None:
             torch.set_num_threads(int(threads))
         self.requested_device = device
         self.device = resolve_device(device)
-        payload = load_artifact(self.path)
-        self.metadata: dict = payload["metadata"]
-        self.version: str = self.metadata["version"]
-        try:
-            self.window_spec = WindowSpec.from_dict(self.metadata["window_spec"])
-            self.labels = LabelTable.from_dict(self.metadata["labels"])
-        except (TypeError, KeyError, ValueError) as exc:
-            raise ArtifactError(f"{self.path}: bad window_spec or labels: {exc}") from exc
-        try:
-            self.calibration = Calibration.from_metadata(self.metadata)
-        except ValueError as exc:
-            raise ArtifactError(f"{self.path}: bad calibration: {exc}") from exc
+        payload = load_artifact(path)
+        self._read_metadata(path, payload["metadata"])
         self.model = build_model(payload, self.path).to(self.device)
-        kwargs = self.metadata["model_kwargs"]
-        self.num_joints = int(kwargs.get("num_joints", self.window_spec.num_joints))
-        self.in_channels = int(kwargs.get("in_channels", 3))
-        if self.num_joints != self.window_spec.num_joints:
-            raise ArtifactError(
-                f"{self.path}: model has {self.num_joints} joints but the window spec "
-                f"selects {self.window_spec.num_joints}"
-            )
-
-    @property
-    def trained(self) -> bool:
-        return bool(self.metadata.get("trained", True))
-
-    def check_input(self, batch: np.ndarray) -> np.ndarray:
-        """``batch`` as the (B, T, J, 3) float32 array the model takes (a single (T, J, 3)
-        window becomes B = 1); ValueError naming the file and the problem otherwise."""
-        x = np.asarray(batch, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        expected = (self.window_spec.length, self.num_joints, self.in_channels)
-        if x.ndim != 4 or x.shape[1:] != expected:
-            raise ValueError(
-                f"{self.path.name}: expected input (B, {expected[0]}, {expected[1]}, "
-                f"{expected[2]}), got {x.shape}"
-            )
-        if not np.isfinite(x).all():
-            raise ValueError(f"{self.path.name}: input holds NaN or infinite values")
-        return x
 
     def predict_logits(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """(B, T, J, 3) float32 (a single (T, J, 3) window also works) -> raw logits
@@ -271,6 +239,14 @@ class StudentPredictor:
         return class_probabilities(
             {t: torch.from_numpy(v) for t, v in logits.items()}, self.calibration
         )
+
+    def cached_forward(self) -> WindowForward | None:
+        # imported here: fast_forward imports this module (class_probabilities)
+        from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
+
+        if not supports_cached_forward(self.model):
+            return None
+        return CachedStudentForward(self.model, calibration=self.calibration)
 
 
 def class_probabilities(

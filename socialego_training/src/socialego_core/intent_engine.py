@@ -1,8 +1,9 @@
 """The intent engine: tracked poses in, per-track probabilities and smoothed decisions out.
 
 Windows (``track_buffers.OnlineWindows``) -> one batched student forward pass over the windows
-that changed (``fast_forward.CachedStudentForward`` where the model allows, else
-``StudentPredictor.predict``) -> hysteresis (``hysteresis.BatchDecisionSmoother``). Plain arrays
+that changed (the predictor's ``cached_forward()`` where the model has one: PyTorch's
+``fast_forward.CachedStudentForward`` or ONNX Runtime's ``onnx_predictor.OnnxCachedForward``;
+else its ``predict``) -> hysteresis (``hysteresis.BatchDecisionSmoother``). Plain arrays
 in and out, no ROS: the intent node, the single-process runner, the replay tools and the
 benchmarks all drive this one object.
 """
@@ -16,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from socialego_core.artifact import StudentPredictor
-from socialego_core.fast_forward import CachedStudentForward, supports_cached_forward
 from socialego_core.hysteresis import BatchDecisionSmoother, HysteresisConfig
 from socialego_core.labels import TASKS
+from socialego_core.predictor_base import PredictorBase, WindowForward
 from socialego_core.track_buffers import AddResult, OnlineConfig, OnlineWindows, WindowBatch
 
 # per-tick stages timed by the engine (the node adds its own "messages" and "publish")
@@ -67,7 +67,7 @@ class IntentEngine:
 
     def __init__(
         self,
-        predictor: StudentPredictor,
+        predictor: PredictorBase,
         online: OnlineConfig | None = None,
         hysteresis: HysteresisConfig | None = None,
         cached_forward: bool = True,
@@ -82,9 +82,7 @@ class IntentEngine:
         self.smoother = BatchDecisionSmoother(
             self.num_classes, self.hysteresis_config, self.online_config.max_tracks
         )
-        self.forward: CachedStudentForward | None = None
-        if cached_forward and supports_cached_forward(predictor.model):
-            self.forward = CachedStudentForward(predictor.model, calibration=predictor.calibration)
+        self.forward: WindowForward | None = predictor.cached_forward() if cached_forward else None
         self._sources: dict[str, Any] = {}
         # tracks whose newest pose is stamped ahead of the time it arrived: their age counts
         # from the arrival, so a stamp from the future never keeps a track fresh

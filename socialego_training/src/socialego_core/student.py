@@ -3,6 +3,11 @@
 Per frame, a 2-layer GAT over the 17-joint body graph; frame attention; a 1-layer Bi-LSTM;
 attention pooling over time; a 256 -> 64 -> 16 MLP giving z; the chain classifier on z.
 430,649 parameters with the JPL-Social heads (10 actions).
+
+The GAT layers are PyG's ``GATConv`` (heads=1, self-loops, no edge features) written as dense
+masked attention over the 17 x 17 skeleton: the same parameters under the same names
+(``gat.convs.<k>.lin.weight``, ``att_src``, ``att_dst``, ``bias``), the same math, in training
+and in eval (tests load the shipped weights into PyG's GAT and into this one and compare).
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch_geometric.nn import GAT
 
 from socialego_core.heads import ChainClassifier, SocialOutputs
 from socialego_core.layouts import BODY_EDGES
@@ -21,6 +25,55 @@ def symmetric_edge_index(edges: Sequence[tuple[int, int]]) -> torch.Tensor:
     """(2, 2E) long tensor holding every undirected edge in both directions."""
     pairs = [(a, b) for a, b in edges] + [(b, a) for a, b in edges]
     return torch.tensor(pairs, dtype=torch.long).t().contiguous()
+
+
+class GATLayer(nn.Module):
+    """One graph-attention layer (PyG ``GATConv`` with heads=1) as dense masked attention.
+
+    (G, J, C) nodes -> (G, J, F): h = x W^T; e[i, j] = LeakyReLU(a_dst . h_i + a_src . h_j)
+    over the edges j -> i of ``adjacency`` (self-loops included), softmax over j, sum, + bias.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, negative_slope: float = 0.2):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.lin = nn.Linear(in_channels, out_channels, bias=False)
+        self.att_src = nn.Parameter(torch.empty(1, 1, out_channels))
+        self.att_dst = nn.Parameter(torch.empty(1, 1, out_channels))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        # PyG's initialisation: Glorot for the weights and attention vectors, zero bias
+        nn.init.xavier_uniform_(self.lin.weight)
+        nn.init.xavier_uniform_(self.att_src)
+        nn.init.xavier_uniform_(self.att_dst)
+
+    def forward(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        """``adjacency`` (J, J) bool, [target, source]."""
+        h = self.lin(nodes)  # (G, J, F)
+        score_src = (h * self.att_src.view(1, 1, -1)).sum(-1)  # (G, J)
+        score_dst = (h * self.att_dst.view(1, 1, -1)).sum(-1)
+        logits = score_src[:, None, :] + score_dst[:, :, None]  # [g, target, source]
+        logits = nn.functional.leaky_relu(logits, self.negative_slope)
+        logits = logits.masked_fill(~adjacency, float("-inf"))
+        return torch.softmax(logits, dim=-1) @ h + self.bias
+
+
+class GraphAttention(nn.Module):
+    """PyG's ``GAT`` model (``num_layers`` GATConv layers, ReLU between them, none after)."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, num_layers: int):
+        super().__init__()
+        widths = [in_channels] + [hidden_channels] * num_layers
+        self.convs = nn.ModuleList(
+            GATLayer(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+
+    def forward(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        h = nodes
+        for k, conv in enumerate(self.convs):
+            if k:
+                h = torch.relu(h)
+            h = conv(h, adjacency)
+        return h
 
 
 class SocialEgoMobile(nn.Module):
@@ -61,23 +114,12 @@ class SocialEgoMobile(nn.Module):
         self.num_joints = num_joints
         self.in_channels = in_channels
         self.gat_hidden = gat_hidden
-        # GATConv adds self-loops on every call (remove + add: several small ops); adding them
-        # once here and switching that off gives the same edges in the same order, faster.
-        loops = torch.arange(num_joints).repeat(2, 1)
-        edge_index = torch.cat([symmetric_edge_index(edges), loops], dim=1)
-        self.register_buffer("edge_index", edge_index, persistent=False)
-        self._batched_edges: dict[tuple[int, torch.device], torch.Tensor] = {}
-
-        self.gat = GAT(in_channels=in_channels, hidden_channels=gat_hidden, num_layers=gat_layers)
-        for conv in self.gat.convs:
-            conv.add_self_loops = False
-        # In eval mode the same GAT layers run as dense masked attention over the 17 x 17
-        # skeleton (identical math and weights, tested against PyG; ~3x faster at batch 1).
-        # Training always uses PyG's sparse message passing.
-        self.dense_gat_in_eval = True
-        adjacency = torch.zeros(num_joints, num_joints, dtype=torch.bool)
-        adjacency[edge_index[1], edge_index[0]] = True  # row = target node, column = source
+        # every joint attends to its neighbours and to itself (GATConv's self-loops)
+        pairs = symmetric_edge_index(edges)
+        adjacency = torch.eye(num_joints, dtype=torch.bool)
+        adjacency[pairs[1], pairs[0]] = True  # row = target node, column = source
         self.register_buffer("adjacency", adjacency, persistent=False)
+        self.gat = GraphAttention(in_channels, gat_hidden, gat_layers)
         frame_dim = num_joints * gat_hidden
         self.frame_attention = nn.Linear(frame_dim, 1)
         self.lstm = nn.LSTM(
@@ -92,48 +134,6 @@ class SocialEgoMobile(nn.Module):
         self.fc = nn.Sequential(*layers)
         self.repr_dim = width
         self.classifier = ChainClassifier(width, n_intent, n_attitude, n_action)
-
-    def _graph_edges(self, num_graphs: int, device: torch.device) -> torch.Tensor:
-        """Edge index of num_graphs disjoint skeleton copies (cached: needed every call)."""
-        key = (num_graphs, device)
-        cached = self._batched_edges.get(key)
-        if cached is None:
-            base = self.edge_index.to(device)
-            offsets = torch.arange(num_graphs, device=device) * self.num_joints
-            cached = (base[:, None, :] + offsets[None, :, None]).reshape(2, -1)
-            if len(self._batched_edges) > 16:
-                self._batched_edges.clear()
-            self._batched_edges[key] = cached
-        return cached
-
-    def _dense_gat(self, nodes: torch.Tensor) -> torch.Tensor:
-        """PyG GAT (heads=1, ReLU between layers) on (G, J, C) nodes as dense attention."""
-        h = nodes
-        last = len(self.gat.convs) - 1
-        for k, conv in enumerate(self.gat.convs):
-            h = conv.lin(h)  # (G, J, F)
-            score_src = (h * conv.att_src.view(1, 1, -1)).sum(-1)  # (G, J)
-            score_dst = (h * conv.att_dst.view(1, 1, -1)).sum(-1)
-            logits = score_src[:, None, :] + score_dst[:, :, None]  # [g, target, source]
-            logits = torch.nn.functional.leaky_relu(logits, conv.negative_slope)
-            logits = logits.masked_fill(~self.adjacency, float("-inf"))
-            h = torch.softmax(logits, dim=-1) @ h
-            if conv.bias is not None:
-                h = h + conv.bias
-            if k < last:
-                h = torch.relu(h)
-        return h
-
-    def _can_use_dense_gat(self) -> bool:
-        gat = self.gat
-        return (
-            self.dense_gat_in_eval
-            and not self.training
-            and (gat.norms is None or all(isinstance(n, nn.Identity) for n in gat.norms))
-            and gat.jk_mode is None
-            and isinstance(gat.act, nn.ReLU)
-            and all(conv.heads == 1 and conv.lin is not None for conv in gat.convs)
-        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, J, C) -> z (B, repr_dim)."""
@@ -153,11 +153,7 @@ class SocialEgoMobile(nn.Module):
         """(N, J, C) single frames -> (N, J * gat_hidden): the GAT, frame by frame (frames
         never mix, so the online path can embed each new pose once and reuse it)."""
         count = frames.shape[0]
-        if self._can_use_dense_gat():
-            h = self._dense_gat(frames)
-        else:
-            nodes = frames.reshape(count * self.num_joints, self.in_channels)
-            h = self.gat(nodes, self._graph_edges(count, frames.device))
+        h = self.gat(frames, self.adjacency)
         return h.reshape(count, self.num_joints * self.gat_hidden)
 
     def temporal_head(self, lstm_out: torch.Tensor) -> torch.Tensor:

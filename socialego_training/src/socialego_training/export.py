@@ -1,19 +1,23 @@
-"""Export a trained student as the self-describing artifact the robot loads."""
+"""Export a trained student as the self-describing artifact the robot loads (``.pt``), or as
+an ONNX model carrying the same metadata (``.onnx``, ``socialego_core.onnx_format``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 import torch
-from socialego_core.artifact import save_artifact
+from socialego_core.artifact import complete_metadata, save_artifact
 from socialego_core.labels import get_label_table
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
 
 from socialego_training.config import DATA_LOCATION_FIELDS
+from socialego_training.onnx_graph import student_onnx
 
 
 def git_revision(path: str | Path = ".") -> str | None:
@@ -90,3 +94,24 @@ def export_student(
     if notes:
         metadata["notes"] = notes
     return save_artifact(path, model, metadata)
+
+
+def export_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any], path: str | Path) -> dict:
+    """Write ``model`` as ONNX with the artifact ``metadata`` (completed as ``save_artifact``
+    completes it: same ``version``) inside, atomically; returns the metadata written."""
+    path = Path(path)
+    meta = complete_metadata(model.eval(), metadata, path)
+    proto = student_onnx(model, meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(proto.SerializeToString())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return meta

@@ -12,6 +12,7 @@ and lip contours) and the 21-point hand topology (wrist to each finger tip).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -19,7 +20,12 @@ from socialego_core.heads import ChainClassifier, SocialOutputs
 from socialego_core.layouts import BODY_EDGES, FACE, FEET, HANDS
 from socialego_core.student import symmetric_edge_index
 from torch import nn
-from torch_geometric.nn import GCN
+
+# PyG's import scripts a few helpers with torch.jit.script, which torch 2.13 deprecates; the
+# warning is PyG's, not this code's (the student itself no longer uses PyG).
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+    from torch_geometric.nn import GCN
 
 
 def _chain(start: int, end: int) -> list[tuple[int, int]]:

@@ -33,8 +33,9 @@ def _load_eval_data(args, spec, dataset: str):
 
 
 def _load_model_and_meta(path: str):
-    from socialego_core.artifact import WindowSpec, load_artifact
+    from socialego_core.artifact import load_artifact
     from socialego_core.labels import LabelTable
+    from socialego_core.window import WindowSpec
 
     from socialego_training.train import load_model
 
@@ -196,8 +197,14 @@ def run_sweep(args) -> int:
 
 def add_export(subparsers) -> None:
     p = subparsers.add_parser("export", help="write the robot's model artifact from a run")
-    p.add_argument("--model", required=True, help="training run folder or its best.pt")
-    p.add_argument("--out", required=True, help="artifact path (.pt)")
+    p.add_argument("--model", required=True, help="training run folder, its best.pt or an artifact")
+    p.add_argument("--out", required=True, help="artifact path (.pt, or .onnx with --format onnx)")
+    p.add_argument(
+        "--format",
+        choices=("pt", "onnx"),
+        help="pt: the PyTorch artifact; onnx: ONNX with the same metadata inside "
+        "(default: from the --out suffix)",
+    )
     p.add_argument("--data-root", help="if given, evaluate on --split and store the metrics")
     p.add_argument("--split", default="test")
     p.add_argument("--skip-bad", action="store_true")
@@ -210,9 +217,14 @@ def run_export(args) -> int:
     from socialego_core.calibration import Calibration
 
     from socialego_training.evaluate import predict_dataset
-    from socialego_training.export import without_data_location
+    from socialego_training.export import export_onnx, without_data_location
     from socialego_training.metrics import task_metrics
 
+    suffix = Path(args.out).suffix.lower()
+    fmt = args.format or ("onnx" if suffix == ".onnx" else "pt")
+    if suffix != f".{fmt}":
+        print(f"--out {args.out}: a {fmt} export must end in .{fmt}", file=sys.stderr)
+        return 2
     model, meta, spec, labels, path = _load_model_and_meta(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("version", "num_parameters", "created")}
     meta = without_data_location(meta)  # artifacts of older versions recorded the data's path
@@ -224,7 +236,10 @@ def run_export(args) -> int:
         meta.setdefault("metrics", {})[args.split] = metrics
     if args.notes:
         meta["notes"] = args.notes
-    written = save_artifact(args.out, model, meta)
+    if fmt == "onnx":
+        written = export_onnx(model, meta, args.out)
+    else:
+        written = save_artifact(args.out, model, meta)
     print(json.dumps({k: written[k] for k in ("model", "version", "trained", "window_spec")}))
     print(f"wrote {args.out}")
     return 0
