@@ -7,12 +7,14 @@ the middleware (intra-process in DDS). Parameters come from the usual ``--ros-ar
 
     ros2 run socialego_inference socialego_all --ros-args --params-file socialego.yaml \
         -r image:=/camera/image_raw
-    (or: socialego_all --gaze --behaviour --hri-bridge ...)
+    (or: socialego_all --gaze --behaviour --hri-bridge --annotate ...)
 
 Optional nodes are opt-in flags, as the launch file's ``enable_*`` arguments (default off):
 ``--gaze`` = enable_gaze, ``--behaviour`` = enable_behaviour, ``--hri-bridge`` =
-enable_hri_bridge. The REP-155 bridge needs hri_msgs: with ``--hri-bridge`` and no hri_msgs the
-runner exits at once with the bridge's message (what to install) instead of starting the rest.
+enable_hri_bridge, ``--annotate`` = annotate (the annotator node: annotated image, RViz markers;
+it reads the same ``image`` topic as the pose node, so one remap serves both). The REP-155
+bridge needs hri_msgs: with ``--hri-bridge`` and no hri_msgs the runner exits at once with the
+bridge's message (what to install) instead of starting the rest.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         help="also start the REP-155 bridge (as enable_hri_bridge:=true; needs hri_msgs)",
     )
     parser.add_argument(
+        "--annotate",
+        action="store_true",
+        help="also start the annotator node (as annotate:=true: annotated image, RViz markers)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -84,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         from socialego_inference.hri_bridge import HriBridgeNode
 
         nodes.append(HriBridgeNode())
+    if options.annotate:
+        from socialego_inference.annotator_node import AnnotatorNode
+
+        nodes.append(AnnotatorNode())
     executor = (
         SingleThreadedExecutor()
         if options.threads <= 1
