@@ -8,7 +8,8 @@ A small ``ros2 bag play --clock`` + ``ros2 bag record`` in one rclpy process (ne
 - records the nodes' outputs (``/socialego/intents``, ``/socialego/model_info``, and
   ``/socialego/poses`` for camera bags) into a new MCAP bag, stamped with the simulated receive
   time, and copies the ground-truth topics into it so the result is self-contained;
-- optionally shows a live per-person table (``--show``) and scores the result (``--score DIR``).
+- optionally shows a live per-person table (``--show``), writes the annotated camera stream as
+  a video file (``--video out.mp4``, camera bags) and scores the result (``--score DIR``).
 The nodes must run with ``use_sim_time:=true``. ``--start-nodes`` starts them for you.
 """
 
@@ -94,6 +95,7 @@ class BagReplay:
         quiet: bool = False,
         lockstep: bool = False,
         lockstep_timeout_s: float = 5.0,
+        video: Path | None = None,
     ) -> None:
         if rate <= 0:
             raise ReplayError(f"--rate must be positive, got {rate}")
@@ -152,6 +154,18 @@ class BagReplay:
             from socialego_inference.intent_table import IntentTable
 
             self.table = IntentTable()
+        self.video = None
+        if video is not None:
+            if not has_images or POSES not in record:
+                raise ReplayError("--video needs a camera bag and /socialego/poses recorded")
+            from socialego_inference.annotated_video import AnnotatedVideo, VideoError
+
+            images = sum(c.msgcount for c in self.reader.connections if c.msgtype in IMAGE_TYPES)
+            seconds = max((self.reader.end_time - self.reader.start_time) / NS, 1e-3)
+            try:
+                self.video = AnnotatedVideo(video, fps=min(max(images / seconds, 1.0), 60.0))
+            except VideoError as error:
+                raise ReplayError(str(error)) from error
         self.subscriptions = []
         self._pending_types = list(record)
 
@@ -179,6 +193,8 @@ class BagReplay:
                 if self.writer is not None:
                     self.writer.write_raw(topic, msgtype, data, t)
                 self.recorded[topic] += 1
+                if self.video is not None and topic in (POSES, INTENTS, MODEL_INFO):
+                    self._to_video(topic, deserialize_message(data, cls))
                 if self.table is not None:
                     if topic == INTENTS:
                         self.table.update(deserialize_message(data, cls))
@@ -188,6 +204,15 @@ class BagReplay:
         self.subscriptions.append(
             self.node.create_subscription(cls, topic, on_message, qos, raw=True)
         )
+
+    def _to_video(self, topic: str, msg: Any) -> None:
+        """Feed the video writer (called with the lock held)."""
+        if topic == POSES:
+            self.video.poses(msg)
+        elif topic == INTENTS:
+            self.video.intents_array(msg)
+        else:
+            self.video.model_info(msg)
 
     def _resolve_record_types(self) -> None:
         graph = dict(self.node.get_topic_names_and_types())
@@ -267,6 +292,10 @@ class BagReplay:
             self._sleep_until(self.wall0 + (t_ns - self.t_first) / (self.rate * NS))
             self.publish_clock(max(self.sim_now(), t_ns))
             poses_before = self.recorded[POSES]
+            if self.video is not None and connection.msgtype in IMAGE_TYPES:
+                image = deserialize_message(bytes(data), message_class(connection.msgtype))
+                with self.lock:
+                    self.video.image(image)
             self.publishers[connection.topic].publish(bytes(data))
             if self.lockstep and connection.msgtype in IMAGE_TYPES and POSES in self.record_topics:
                 self._wait_for_poses(poses_before)
@@ -313,6 +342,11 @@ class BagReplay:
             spinner.join(timeout=2.0)  # a thread still in spin() at exit aborts the process
             self.node.destroy_node()
             self.reader.close()
+            if self.video is not None:
+                with self.lock:
+                    frames = self.video.close()
+                if not self.quiet:
+                    print(f"video: {frames} annotated frames in {self.video.path}")
             if self.writer is not None:
                 with self.lock:
                     self.writer.__exit__(None, None, None)
@@ -341,6 +375,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="camera bags: publish each image only after the pose node answered the previous "
         "one (simulated time paused meanwhile), so no frame is lost on a slow machine",
+    )
+    parser.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help="camera bags: write the annotated stream (boxes, skeletons, decisions) to this "
+        "video file (.mp4, .mkv, .avi or .mov); with --lockstep every image is in it",
     )
     parser.add_argument("--score", type=Path, default=None, help="score the outputs, report here")
     parser.add_argument("--title", default=None, help="report title")
@@ -392,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             tail_s=args.tail,
             show=args.show,
             lockstep=args.lockstep,
+            video=args.video,
         )
         t0 = time.monotonic()
         recorded = replay.run()
