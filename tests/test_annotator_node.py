@@ -163,6 +163,14 @@ def test_annotated_image_markers_and_jpeg_over_dds():
             )
 
         assert feed.until(deleted, ["8"], None, 20), node.log()
+
+        # the last viewer leaves: the camera subscription goes too
+        assert client.node.count_subscribers("/image") == 1
+        for sub in list(client.node.subscriptions):
+            if sub.topic_name.startswith("/socialego/annotated"):
+                client.node.destroy_subscription(sub)
+        assert client.spin_until(lambda: client.node.count_subscribers("/image") == 0, 10)
+        assert "no image viewer left: camera unsubscribed" in node.log()
         assert node.alive()
     finally:
         client.close()
@@ -180,6 +188,11 @@ def test_nothing_is_drawn_without_a_viewer_and_bad_poses_are_survived():
     client = RosClient(domain, "annotator_idle_test")
     try:
         assert node.wait_for_log("annotator configured", timeout=60), node.log()
+        # no viewer of any output yet: the node reads no input at all
+        client.spin_for(1.5)
+        assert client.node.count_subscribers("/socialego/poses") == 0
+        assert client.node.count_subscribers("/socialego/intents") == 0
+        assert client.node.count_subscribers("/image") == 0
         markers = client.collect(MarkerArray, "/socialego/markers")
         diagnostics = client.collect(DiagnosticArray, "/diagnostics")
         feed = Feeder(client)
@@ -196,8 +209,10 @@ def test_nothing_is_drawn_without_a_viewer_and_bad_poses_are_survived():
             return {}
 
         assert client.spin_until(lambda: int(values().get("pose_frames", 0)) >= 5, 10)
-        # images arrived and were paired, but nobody watches: none decoded or drawn
+        # nobody watches the annotated image: the camera is not even subscribed, nothing drawn
         assert values()["annotated_images"] == "0"
+        assert client.node.count_subscribers("/image") == 0
+        assert "an image viewer subscribed" not in node.log()
         assert client.spin_until(lambda: "track '9'" in node.log(), 10), node.log()
         assert node.alive()
     finally:

@@ -1,7 +1,8 @@
 """Annotator node (opt-in): what SocialEgo sees and decides, for people and for RViz.
 
 Subscribes ``image`` (or ``image/compressed``), ``socialego/poses``, ``socialego/intents`` and
-the latched ``socialego/model_info`` (label names); publishes
+the latched ``socialego/model_info`` (label names) -- the first three only while one of its
+outputs has a subscriber, the camera only while an annotated image has one; publishes
 
 - ``socialego/annotated`` (sensor_msgs/Image, rgb8) and ``socialego/annotated/compressed``
   (JPEG): the camera image with each person's box, skeleton, track id and decided intent /
@@ -64,6 +65,9 @@ def missing_vision_msgs_message(exc: ImportError) -> str:
     )
 
 
+WATCH_PERIOD_S = 0.5
+
+
 def stamp_key(stamp) -> tuple[int, int]:
     return int(stamp.sec), int(stamp.nanosec)
 
@@ -74,6 +78,8 @@ class AnnotatorNode(SocialEgoLifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("annotator_node", **kwargs)
         self.image_pub = self.compressed_pub = self.markers_pub = self.detections_pub = None
+        self.image_sub = None  # created while someone watches the annotated image
+        self.pose_subs: list | None = None  # poses + intents, while any output has a viewer
         self.vision = None  # vision_msgs.msg, imported at configure when asked for
         self.labels: LabelTable = JPL_SOCIAL
         self.intents: dict[str, tuple[IntentValues, float]] = {}  # track -> (values, wall s)
@@ -119,39 +125,77 @@ class AnnotatorNode(SocialEgoLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
+        # inputs are subscribed only while an output has a subscriber (checked every
+        # WATCH_PERIOD_S): nobody watching, no camera image, pose or intent reaches this node
+        self.inputs += [
+            self.create_timer(WATCH_PERIOD_S, self._follow_viewers),
+            self.create_subscription(ModelInfo, topics.MODEL_INFO, self.on_model_info, LATCHED),
+        ]
+        self.start_diagnostics(self.cfg["diagnostics_period_s"])
+        self.active = True
+        self._follow_viewers()
+        return super().on_activate(state)
+
+    def _follow_viewers(self) -> None:
+        """(Un)subscribe the inputs as viewers come and go: poses and intents while any output
+        has a subscriber, the camera while an annotated image has one."""
         cfg = self.cfg
-        if cfg["annotate_image"]:
+        image = self._watched()
+        anything = image or self._has_viewer(self.markers_pub)
+        anything = anything or self._has_viewer(self.detections_pub)
+        if anything and self.pose_subs is None:
+            self.pose_subs = [
+                self.create_subscription(
+                    WholeBodyPoseArray,
+                    topics.POSES,
+                    self.on_poses,
+                    qos_profile(cfg["poses_reliability"], 10),
+                ),
+                self.create_subscription(
+                    SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
+                ),
+            ]
+            self.get_logger().info("a viewer subscribed: reading poses and intents")
+        elif not anything and self.pose_subs is not None:
+            self._drop_subscriptions()
+            self.get_logger().info("no viewer left: inputs unsubscribed")
+        if image and self.image_sub is None:
             qos = qos_profile(cfg["image_reliability"], 5)
             if cfg["input_type"] == "compressed":
-                sub = self.create_subscription(
+                self.image_sub = self.create_subscription(
                     CompressedImage, "image/compressed", self.on_compressed, qos
                 )
             else:
-                sub = self.create_subscription(Image, "image", self.on_image, qos)
-            self.inputs.append(sub)
-        self.inputs += [
-            self.create_subscription(
-                WholeBodyPoseArray,
-                topics.POSES,
-                self.on_poses,
-                qos_profile(cfg["poses_reliability"], 10),
-            ),
-            self.create_subscription(
-                SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
-            ),
-            self.create_subscription(ModelInfo, topics.MODEL_INFO, self.on_model_info, LATCHED),
-        ]
-        self.start_diagnostics(cfg["diagnostics_period_s"])
-        self.active = True
-        return super().on_activate(state)
+                self.image_sub = self.create_subscription(Image, "image", self.on_image, qos)
+            self.get_logger().info(
+                f"an image viewer subscribed: reading {self.image_sub.topic_name}"
+            )
+        elif not image and self.image_sub is not None:
+            self._drop_image_subscription()
+            self.get_logger().info("no image viewer left: camera unsubscribed")
+
+    def _drop_image_subscription(self) -> None:
+        if self.image_sub is not None:
+            self.destroy_subscription(self.image_sub)
+            self.image_sub = None
+        if self.pairer is not None:
+            self.pairer.clear()
+
+    def _drop_subscriptions(self) -> None:
+        self._drop_image_subscription()
+        for sub in self.pose_subs or ():
+            self.destroy_subscription(sub)
+        self.pose_subs = None
+        self.intents.clear()
+        if self.marker_ids is not None:
+            self.marker_ids.clear()  # nobody saw them: no DELETE to send
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         if self.markers_pub is not None and self.marker_ids is not None:
             deleted = self.marker_ids.clear()
             if deleted:
                 self.markers_pub.publish(marker_array([], deleted, None, self.cfg, self.labels))
-        if self.pairer is not None:
-            self.pairer.clear()
+        self._drop_subscriptions()
         return super().on_deactivate(state)
 
     def release(self) -> None:
@@ -165,10 +209,7 @@ class AnnotatorNode(SocialEgoLifecycleNode):
     # -- inputs -------------------------------------------------------------------------------
     def _watched(self) -> bool:
         """True while someone subscribes to an annotated image (otherwise nothing is drawn)."""
-        return any(
-            pub is not None and pub.get_subscription_count() > 0
-            for pub in (self.image_pub, self.compressed_pub)
-        )
+        return self._has_viewer(self.image_pub) or self._has_viewer(self.compressed_pub)
 
     def on_image(self, msg: Image) -> None:
         self._on_any_image(msg, lambda: image_to_rgb(msg))
@@ -177,7 +218,7 @@ class AnnotatorNode(SocialEgoLifecycleNode):
         self._on_any_image(msg, lambda: compressed_to_rgb(msg))
 
     def _on_any_image(self, msg, decode) -> None:
-        if not self.active or self.pairer is None or not self._watched():
+        if not self.active or self.pairer is None:
             return
         self.note_input()
         pair = self.pairer.add_a(stamp_key(msg.header.stamp), (msg.header, decode))
@@ -206,26 +247,32 @@ class AnnotatorNode(SocialEgoLifecycleNode):
             return None
         return entry[0]
 
+    @staticmethod
+    def _has_viewer(pub) -> bool:
+        return pub is not None and pub.get_subscription_count() > 0
+
     def on_poses(self, msg: WholeBodyPoseArray) -> None:
         if not self.active or self.pairer is None:
             return
         t0 = time.perf_counter()
+        self.frames += 1
+        markers = self._has_viewer(self.markers_pub)
+        detections = self._has_viewer(self.detections_pub)
         self.note_latency(msg.header.stamp)
         readings, problems = read_pose_array(msg)
         for problem in problems:
             self.warn_throttled(problem.kind, problem.text)
         now = time.monotonic()
         people = people_of(readings, lambda track: self._intent_of(track, now))
-        self.frames += 1
-        if self.markers_pub is not None:
-            update = self.marker_ids.update(p.track_id for p in people)
+        update = self.marker_ids.update(p.track_id for p in people)
+        if markers:
             self.markers_pub.publish(
                 marker_array(people, update.deleted, msg.header, self.cfg, self.labels, update.ids)
             )
-        if self.detections_pub is not None:
-            detections = detection_array(self.vision, msg.header, people, self.labels)
-            self.detections_pub.publish(detections)
-        if self.image_pub is not None:
+        if detections:
+            out = detection_array(self.vision, msg.header, people, self.labels)
+            self.detections_pub.publish(out)
+        if self.image_sub is not None:
             pair = self.pairer.add_b(stamp_key(msg.header.stamp), people)
             if pair is not None:
                 self._annotate(*pair)
