@@ -24,6 +24,7 @@ from socialego_core.labels import JPL_SOCIAL
 from socialego_core.markers import MarkerIds, box_anchor, box_height_m
 from socialego_core.stamp_pairing import StampPairer
 from socialego_inference.hri_bridge_mapping import (
+    CameraFrames,
     camera_name,
     camera_namespaces,
     camera_track,
@@ -228,3 +229,18 @@ def test_yaml_defaults_of_the_annotator_are_valid():
     assert NODE_PARAMS["annotator_node"] is ANNOTATOR_PARAMS
     assert not validate_all(ANNOTATOR_PARAMS, values)
     assert values["publish_detections"] is False  # vision_msgs is optional
+
+
+def test_tracked_lists_merge_the_cameras_seen_recently():
+    frames = CameraFrames(forget_after_s=2.0)
+    assert frames.update("front", ["bfront_7"], ["anonymous_bfront_7"], 10.0) == (
+        ["bfront_7"],
+        ["anonymous_bfront_7"],
+    )
+    bodies, persons = frames.update("back", ["bback_3"], ["alice"], 10.5)
+    assert bodies == ["bback_3", "bfront_7"] and persons == ["alice", "anonymous_bfront_7"]
+    # the same person seen by both cameras is listed once
+    assert frames.update("front", ["bfront_7"], ["alice"], 11.0)[1] == ["alice"]
+    # the back camera stopped: forgotten after forget_after_s
+    assert frames.update("front", [], [], 13.0) == ([], [])
+    assert "back" not in frames.frames

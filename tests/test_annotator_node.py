@@ -314,3 +314,41 @@ def test_socialego_all_annotates_in_the_same_process():
         client.close()
         code = node.stop()
     assert code in (0, -2, 130), node.log()
+
+
+def test_compressed_camera_input():
+    """input_type: compressed reads image/compressed (JPEG) and draws on the decoded image."""
+    require_ros(EXE)
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage, Image
+
+    domain = unique_domain_id()
+    node = NodeProcess(*EXE, domain, {**PARAMS, "input_type": "compressed"})
+    client = RosClient(domain, "annotator_compressed_test")
+    try:
+        assert node.wait_for_log("annotator configured", timeout=60), node.log()
+        images = client.collect(Image, "/socialego/annotated")
+        feed = Feeder(client)
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        jpeg_pub = client.node.create_publisher(CompressedImage, "/image/compressed", qos)
+        ok, jpeg = cv2.imencode(".jpg", np.full((H, W, 3), 20, np.uint8))
+        assert ok
+
+        def green() -> bool:  # drawn with the intent (the first image may precede it)
+            return bool(images) and tuple(pixels(images[-1])[250, 201]) == GREEN
+
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not green():
+            feed.t += 0.1
+            msg = CompressedImage(format="jpeg", data=jpeg.tobytes())
+            msg.header.stamp, msg.header.frame_id = stamp_of(feed.t), FRAME_ID
+            feed.intents.publish(intents_msg("7"))
+            jpeg_pub.publish(msg)
+            feed.poses.publish(poses_msg(feed.t, ["7"]))
+            client.spin_for(0.1)
+        assert green(), node.log()
+        assert "/image/compressed" in node.log()
+    finally:
+        client.close()
+        code = node.stop()
+    assert code in (0, -2, 130), node.log()

@@ -41,6 +41,7 @@ from socialego_inference.hri_bridge_mapping import (
     ENGAGEMENT_LEVELS,
     INTENT_INTERACTING,
     SKELETON2D_INDEX,
+    CameraFrames,
     EngagementTracker,
     LastSeen,
     body_id,
@@ -83,8 +84,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         self.skeleton_pubs: dict[str, object] = {}
         self.roi_pubs: dict[str, object] = {}
         self.cameras: list[str] = [""]
-        # camera -> (wall s of its last frame, its bodies, its persons): merged tracked lists
-        self.camera_frames: dict[str, tuple[float, list[str], list[str]]] = {}
+        self.camera_frames: CameraFrames | None = None  # the tracked lists of every camera
         self.engagement_pubs: dict[str, object] = {}
         self.person_info_pubs: dict[str, tuple] = {}  # person -> (body_id pub, anonymous pub)
         self.person_body: dict[str, str] = {}
@@ -116,7 +116,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         except ValueError as exc:
             self.get_logger().error(f"invalid configuration: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self.camera_frames = {}
+        self.camera_frames = CameraFrames(cfg["forget_after_s"])
         self.hri = hri
         self.Intent = None
         if cfg["publish_intents"]:
@@ -178,7 +178,8 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         result = super().on_deactivate(state)
         for body in list(set(self.skeleton_pubs) | set(self.roi_pubs)):
             self._drop_body(body)
-        self.camera_frames = {}
+        if self.camera_frames is not None:
+            self.camera_frames.frames.clear()
         for person in list(set(self.engagement_pubs) | set(self.person_info_pubs)):
             self._drop_person(person)
         return result
@@ -248,20 +249,6 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         roi.header.frame_id = reading.source.frame_id
         pub.publish(roi)
 
-    def _tracked(self, camera: str, bodies: list[str], persons: list[str], now_s: float):
-        """Bodies and persons of every camera seen within forget_after_s (this one first)."""
-        self.camera_frames[camera] = (now_s, bodies, persons)
-        all_bodies, all_persons = list(bodies), list(persons)
-        for other, (seen_s, other_bodies, other_persons) in list(self.camera_frames.items()):
-            if other == camera:
-                continue
-            if now_s - seen_s > self.cfg["forget_after_s"]:
-                del self.camera_frames[other]
-                continue
-            all_bodies += [b for b in other_bodies if b not in all_bodies]
-            all_persons += [p for p in other_persons if p not in all_persons]
-        return all_bodies, all_persons
-
     def on_poses(self, msg: WholeBodyPoseArray, camera: str = "") -> None:
         if not self.active:
             return
@@ -323,7 +310,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         now_s = self._now_s()
         self.bodies_seen.note(bodies, now_s)
         self.persons_seen.note(persons, now_s)
-        all_bodies, all_persons = self._tracked(camera, bodies, persons, now_s)
+        all_bodies, all_persons = self.camera_frames.update(camera, bodies, persons, now_s)
         self.bodies_pub.publish(hri.IdsList(header=msg.header, ids=all_bodies))
         self.persons_pub.publish(hri.IdsList(header=msg.header, ids=all_persons))
         self._expire(now_s)

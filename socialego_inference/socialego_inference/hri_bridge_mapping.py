@@ -161,6 +161,31 @@ def camera_namespaces(text: str) -> list[str]:
     return names
 
 
+class CameraFrames:
+    """The bodies and persons of each camera's last frame; ``update`` returns the lists of
+    every camera seen within ``forget_after_s`` (the updating camera's first), so the tracked
+    lists of several cameras neither flicker nor keep a camera that stopped."""
+
+    def __init__(self, forget_after_s: float) -> None:
+        self.forget_after_s = float(forget_after_s)
+        self.frames: dict[str, tuple[float, list[str], list[str]]] = {}
+
+    def update(
+        self, camera: str, bodies: list[str], persons: list[str], now_s: float
+    ) -> tuple[list[str], list[str]]:
+        self.frames[camera] = (now_s, list(bodies), list(persons))
+        all_bodies, all_persons = list(bodies), list(persons)
+        for other, (seen_s, other_bodies, other_persons) in list(self.frames.items()):
+            if other == camera:
+                continue
+            if now_s - seen_s > self.forget_after_s:
+                del self.frames[other]
+                continue
+            all_bodies += [b for b in other_bodies if b not in all_bodies]
+            all_persons += [p for p in other_persons if p not in all_persons]
+        return all_bodies, all_persons
+
+
 def normalised_roi(
     box: tuple[float, float, float, float], image_width: int, image_height: int
 ) -> tuple[float, float, float, float]:
