@@ -61,7 +61,7 @@ def missing_vision_msgs_message(exc: ImportError) -> str:
     """What to tell a user who asked for Detection2DArray output without vision_msgs."""
     return (
         f"publish_detections needs the message package vision_msgs ({exc}): "
-        f"{install_hint('vision_msgs').replace('github.com/ros4hri', 'github.com/ros-perception')}"
+        f"{install_hint('vision_msgs', 'ros-perception')}"
     )
 
 

@@ -59,10 +59,14 @@ from socialego_inference.params import HRI_BRIDGE_PARAMS
 from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
 
 
-def install_hint(package: str) -> str:
+def install_hint(package: str, organisation: str = "ros4hri") -> str:
+    """How to install a ROS message package that has no pip wheel (apt, or from source)."""
     distro = os.environ.get("ROS_DISTRO") or "<distro>"
     apt = package.replace("_", "-")
-    return f"install ros-{distro}-{apt} (apt) or build {package} from github.com/ros4hri/{package}"
+    return (
+        f"install ros-{distro}-{apt} (apt) or build {package} from "
+        f"github.com/{organisation}/{package}"
+    )
 
 
 def missing_hri_msgs_message(exc: ImportError) -> str:
