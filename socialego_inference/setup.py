@@ -27,6 +27,7 @@ setup(
             "bag_replay = socialego_inference.bag_replay:main",
             "intent_monitor = socialego_inference.monitor:main",
             "hri_bridge = socialego_inference.hri_bridge:main",
+            "annotator_node = socialego_inference.annotator_node:main",
         ],
     },
 )

@@ -9,21 +9,13 @@ Without hri_msgs at all, configure must fail and name the package to install.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import os
-import queue
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from msg_fixtures import Listener, build_fixture, fixture_env
 from rosnode_harness import NodeProcess, RosClient, require_ros, unique_domain_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,117 +26,15 @@ PARAMS = {"diagnostics_period_s": 0.5, "forget_after_s": 30.0}
 ENGAGE_WITH = "__intent_engage_with__"
 
 
-def fixture_hash() -> str:
-    digest = hashlib.sha256(sys.executable.encode())
-    for path in sorted(FIXTURE.rglob("*")):
-        if path.is_file() and path.suffix in (".msg", ".xml", ".txt"):
-            digest.update(str(path.relative_to(FIXTURE)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 @pytest.fixture(scope="module")
 def hri_prefix() -> Path:
     """Install prefix of the fixture's hri_msgs + hri_actions_msgs (built once per content)."""
     require_ros(("socialego_inference", "hri_bridge"))
-    colcon = shutil.which("colcon")
-    tools = {
-        "colcon": colcon,
-        "cmake": shutil.which(os.environ.get("CMAKE_COMMAND", "cmake")),
-        "C compiler": shutil.which(os.environ.get("CC", "cc")),
-        "C++ compiler": shutil.which(os.environ.get("CXX", "c++")),
-    }
-    missing = [name for name, path in tools.items() if not path]
-    if missing:
-        pytest.skip(f"cannot build the hri_msgs test fixture: no {', '.join(missing)} on PATH")
-    base = Path(tempfile.gettempdir()) / f"socialego-hri-msgs-min-{fixture_hash()}"
-    base.mkdir(exist_ok=True)
-    prefix = base / "install"
-    with open(base / ".lock", "w") as lock:  # one build at a time across test sessions
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (prefix / ".built").exists():
-            venv = Path(sys.executable).parent.parent
-            env = dict(os.environ)
-            env["CMAKE_PREFIX_PATH"] = f"{venv}:{env.get('CMAKE_PREFIX_PATH', '')}".rstrip(":")
-            result = subprocess.run(
-                ["nice", colcon, "--log-base", str(base / "log"), "build", "--merge-install"]
-                + ["--base-paths", str(FIXTURE), "--build-base", str(base / "build")]
-                + ["--install-base", str(prefix), "--cmake-args", "-DBUILD_TESTING=OFF"]
-                + [f"-DPython3_EXECUTABLE={sys.executable}", "-DPython3_FIND_VIRTUALENV=ONLY"],
-                cwd=base,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if result.returncode != 0:
-                pytest.fail(
-                    f"colcon build of {FIXTURE} failed:\n{result.stdout[-3000:]}\n"
-                    f"{result.stderr[-3000:]}"
-                )
-            (prefix / ".built").touch()
-    return prefix
+    return build_fixture(FIXTURE)
 
 
 def hri_env(prefix: Path) -> dict[str, str]:
-    """Environment additions that put the fixture's packages on Python/loader/ament paths."""
-    site = next((prefix / "lib").glob("python3*/site-packages"))
-
-    def join(name: str, first: Path) -> str:
-        rest = os.environ.get(name, "")
-        return f"{first}:{rest}" if rest else str(first)
-
-    return {
-        "PYTHONPATH": join("PYTHONPATH", site),
-        "LD_LIBRARY_PATH": join("LD_LIBRARY_PATH", prefix / "lib"),
-        "AMENT_PREFIX_PATH": join("AMENT_PREFIX_PATH", prefix),
-    }
-
-
-class Listener:
-    """listener.py in its own process; its message lines are collected by a thread."""
-
-    def __init__(self, specs: list, domain_id: int, extra_env: dict[str, str]) -> None:
-        env = dict(os.environ, **extra_env)
-        env.update(ROS_DOMAIN_ID=str(domain_id), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(FIXTURE / "listener.py"), json.dumps(specs)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue = queue.Queue()
-        self.messages: list[dict] = []
-        self.ready = False
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line.strip())
-
-    def poll(self) -> None:
-        while not self.lines.empty():
-            line = self.lines.get()
-            if line == "READY":
-                self.ready = True
-            elif line.startswith("{"):
-                self.messages.append(json.loads(line))
-
-    def on(self, topic: str) -> list[dict]:
-        self.poll()
-        return [m["msg"] for m in self.messages if m["topic"] == topic]
-
-    def stop(self) -> str:
-        try:
-            self.proc.stdin.write("DONE\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=10)
-        except (BrokenPipeError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        return self.proc.stderr.read()
+    return fixture_env(prefix)
 
 
 def keypoints(n: int) -> np.ndarray:
@@ -165,6 +55,8 @@ def pose_msg(track_id: str, person_id: str, layout: int, n: int, stamp, kp=None)
     pose.image_width, pose.image_height = W, H
     pose.x, pose.y, pose.score = floats(kp[:, 0]), floats(kp[:, 1]), floats(kp[:, 2])
     pose.track_state = 2
+    pose.bbox_x, pose.bbox_y, pose.bbox_width, pose.bbox_height = 64.0, 48.0, 320.0, 240.0
+    pose.detection_score = 0.75
     return pose
 
 
@@ -233,6 +125,7 @@ def test_bridge_publishes_rep155_topics(hri_prefix, monkeypatch):
         "persons": ("/humans/persons/tracked", "hri_msgs/IdsList", False),
         "skel7": ("/humans/bodies/b7/skeleton2d", "hri_msgs/Skeleton2D", False),
         "skel12": ("/humans/bodies/b12/skeleton2d", "hri_msgs/Skeleton2D", False),
+        "roi7": ("/humans/bodies/b7/roi", "hri_msgs/NormalizedRegionOfInterest2D", False),
         "eng7": ("/humans/persons/anonymous_b7/engagement_status", "hri_msgs/EngagementLevel", 0),
         "eng_alice": ("/humans/persons/alice/engagement_status", "hri_msgs/EngagementLevel", 0),
         "anon7": ("/humans/persons/anonymous_b7/anonymous", "std_msgs/Bool", True),
@@ -296,6 +189,13 @@ def test_bridge_publishes_rep155_topics(hri_prefix, monkeypatch):
             np.testing.assert_allclose(points[1], neck, rtol=1e-5)  # NECK: shoulders' midpoint
         assert "needs 133 keypoints, got x=17" in bridge.log() and bridge.alive()
 
+        # roi: the body's box, normalised, c = the detector's score
+        assert client.spin_until(got("roi7"), 10), bridge.log()
+        roi = listener.on(topics["roi7"][0])[-1]
+        assert roi["header"]["frame_id"] == FRAME_ID
+        corners = [roi[k] for k in ("xmin", "ymin", "xmax", "ymax", "c")]
+        assert corners == pytest.approx([0.1, 0.1, 0.6, 0.6, 0.75], rel=1e-6)
+
         # engagement: stale intents until both per-person topics deliver (UNKNOWN)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (got("eng7")() and got("eng_alice")()):
@@ -328,6 +228,61 @@ def test_bridge_publishes_rep155_topics(hri_prefix, monkeypatch):
         assert intents[0]["modality"] == "__modality_motion__"
         assert intents[0]["priority"] == 128
         assert intents[0]["confidence"] == pytest.approx(0.8, rel=1e-5)
+        assert bridge.alive()
+    finally:
+        client.close()
+        errors = listener.stop()
+        code = bridge.stop()
+    assert code in (0, -2, 130), f"bridge exit code {code}\n{bridge.log()}\n{errors}"
+
+
+def test_bridge_merges_several_cameras(hri_prefix, monkeypatch):
+    """camera_namespaces: each camera's poses are read from its namespace, body ids carry the
+    camera, and the tracked lists hold the people of every camera."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from socialego_msgs.msg import WholeBodyPoseArray
+
+    extra = hri_env(hri_prefix)
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+    domain = unique_domain_id()
+    params = {**PARAMS, "camera_namespaces": "front,/robot/back"}
+    bridge = NodeProcess("socialego_inference", "hri_bridge", domain, params)
+    roi = "hri_msgs/NormalizedRegionOfInterest2D"
+    topics = {
+        "bodies": ("/humans/bodies/tracked", "hri_msgs/IdsList", False),
+        "roi_front": ("/humans/bodies/bfront_7/roi", roi, False),
+        "roi_back": ("/humans/bodies/brobot_back_7/roi", roi, False),
+    }
+    listener = Listener([list(v) for v in topics.values()], domain, extra)
+    client = RosClient(domain, "hri_bridge_cameras_test")
+    try:
+        assert bridge.wait_for_log("REP-155 bridge configured", timeout=60), bridge.log()
+        qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        front = client.node.create_publisher(WholeBodyPoseArray, "/front/socialego/poses", qos)
+        back = client.node.create_publisher(WholeBodyPoseArray, "/robot/back/socialego/poses", qos)
+
+        def both() -> bool:
+            listener.poll()
+            tracked = listener.on(topics["bodies"][0])
+            return bool(
+                tracked
+                and set(tracked[-1]["ids"]) == {"bfront_7", "bfront_12", "brobot_back_7"}
+                and listener.on(topics["roi_front"][0])
+                and listener.on(topics["roi_back"][0])
+            )
+
+        t = 100.0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not both():
+            front.publish(frame(t))  # tracks 7 and 12
+            one = frame(t)
+            one.poses = one.poses[:1]  # track 7 only
+            back.publish(one)
+            t += 0.1
+            client.spin_for(0.1)
+        assert both(), (bridge.log(), listener.messages[-5:])
         assert bridge.alive()
     finally:
         client.close()

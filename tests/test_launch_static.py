@@ -44,6 +44,7 @@ NODE_CLASSES = {
     "intent_node": ("socialego_inference", "intent_node.py", "INTENT_PARAMS"),
     "behaviour_node": ("socialego_inference", "behaviour_node.py", "BEHAVIOUR_PARAMS"),
     "hri_bridge": ("socialego_inference", "hri_bridge.py", "HRI_BRIDGE_PARAMS"),
+    "annotator_node": ("socialego_inference", "annotator_node.py", "ANNOTATOR_PARAMS"),
 }
 
 
@@ -253,6 +254,7 @@ def test_optional_nodes_follow_their_enable_arguments(monkeypatch):
     actions, _ = run_launch_file(robot, {}, monkeypatch)
     assert set(nodes_by_name(actions)) == {"pose_node", "intent_node"}
     given = {"enable_gaze": "true", "enable_behaviour": "true", "enable_hri_bridge": "true"}
+    given["annotate"] = "true"
     actions, _ = run_launch_file(robot, given, monkeypatch)
     assert set(nodes_by_name(actions)) == set(NODE_PARAMS)
     compressed = dict(nodes_by_name(actions)["pose_node"].kwargs["remappings"])

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
+import av
 import numpy as np
 import pytest
 from rosnode_harness import require_ros
@@ -134,7 +135,8 @@ def test_camera_bag_replayed_through_pose_and_intent_nodes(tmp_path, ros_env):
     bag = tmp_path / "camera_bag"
     split_to_bag(root, "test", bag, progress=False)
     out, report = tmp_path / "run" / "outputs", tmp_path / "run" / "report"
-    _replay(bag, out, report, ros_env, "--tail", "1", "--lockstep")
+    video = tmp_path / "annotated.mp4"
+    stdout = _replay(bag, out, report, ros_env, "--tail", "1", "--lockstep", "--video", str(video))
 
     image_stamps = {
         stamp_to_ns(m.message.header.stamp) for m in read_messages(bag, ["/camera/image_raw"])
@@ -154,6 +156,13 @@ def test_camera_bag_replayed_through_pose_and_intent_nodes(tmp_path, ros_env):
         for intent in item.message.intents:
             per_track[intent.track_id] += 1
     assert per_track, "no forecasts"
+    # --video: one annotated frame per image the pose node answered, at the bag's image size
+    with av.open(str(video)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert f"video: {len(frames)} annotated frames" in stdout
+    assert len(frames) == len(poses)
+    first = next(read_messages(bag, ["/camera/image_raw"])).message
+    assert frames[0].shape[:2] == (first.height - first.height % 2, first.width - first.width % 2)
 
 
 def test_compressed_camera_bag_in_a_namespace_replayed_end_to_end(tmp_path, ros_env):

@@ -1,5 +1,5 @@
 """SocialEgo on a robot: pose node, optional gaze node, intent node (+ optional behaviour node
-and REP-155 bridge).
+, REP-155 bridge and annotator).
 
     ros2 launch socialego_bringup robot.launch.py image_topic:=/camera/image_raw
     ros2 launch socialego_bringup robot.launch.py params_file:=my_robot.yaml
@@ -29,6 +29,7 @@ ARGUMENTS = argument_declarations(
         *COMMON_ARGUMENTS,
         ("enable_behaviour", "false", "start the example behaviour node"),
         ("enable_hri_bridge", "false", "start the REP-155 bridge (needs hri_msgs installed)"),
+        ("annotate", "false", "start the annotator node (annotated image, RViz markers)"),
     ),
     ROBOT_ARGUMENTS,
 )
@@ -39,13 +40,15 @@ NODES = (
     ("socialego_inference", "intent_node", None),
     ("socialego_inference", "behaviour_node", "enable_behaviour"),
     ("socialego_inference", "hri_bridge", "enable_hri_bridge"),
+    ("socialego_inference", "annotator_node", "annotate"),
 )
 
 
 def launch_setup(context):
     values = argument_values(context, ARGUMENTS)
     input_type = values["input_type"] if values["input_type"] != NOT_GIVEN else "raw"
-    remappings = {"pose_node": topics.image_remaps(values["image_topic"], input_type)}
+    camera = topics.image_remaps(values["image_topic"], input_type)
+    remappings = {"pose_node": camera, "annotator_node": camera}
     return [
         lifecycle_node(
             package,

@@ -8,7 +8,8 @@ A small ``ros2 bag play --clock`` + ``ros2 bag record`` in one rclpy process (ne
 - records the nodes' outputs (``/socialego/intents``, ``/socialego/model_info``, and
   ``/socialego/poses`` for camera bags) into a new MCAP bag, stamped with the simulated receive
   time, and copies the ground-truth topics into it so the result is self-contained;
-- optionally shows a live per-person table (``--show``) and scores the result (``--score DIR``).
+- optionally shows a live per-person table (``--show``), writes the annotated camera stream as
+  a video file (``--video out.mp4``, camera bags) and scores the result (``--score DIR``).
 The nodes must run with ``use_sim_time:=true``. ``--start-nodes`` starts them for you.
 
 Any camera bag: the camera is the bag's one image topic, raw (sensor_msgs/Image) or compressed
@@ -96,6 +97,7 @@ class BagReplay:
         lockstep_timeout_s: float = 5.0,
         namespace: str = "",
         camera: str | None = None,
+        video: Path | None = None,
     ) -> None:
         if rate <= 0:
             raise ReplayError(f"--rate must be positive, got {rate}")
@@ -168,6 +170,19 @@ class BagReplay:
             from socialego_inference.intent_table import IntentTable
 
             self.table = IntentTable()
+        self.video = None
+        if video is not None:
+            if not self.cameras or self.poses not in record:
+                raise ReplayError(f"--video needs a camera bag and {self.poses} recorded")
+            from socialego_inference.annotated_video import AnnotatedVideo, VideoError
+
+            camera_topics = {self.bag_name[t] for t in self.cameras}
+            images = sum(c.msgcount for c in self.reader.connections if c.topic in camera_topics)
+            seconds = max((self.reader.end_time - self.reader.start_time) / NS, 1e-3)
+            try:
+                self.video = AnnotatedVideo(video, fps=min(max(images / seconds, 1.0), 60.0))
+            except VideoError as error:
+                raise ReplayError(str(error)) from error
         self.subscriptions = []
         self._pending_types = list(record)
 
@@ -195,6 +210,8 @@ class BagReplay:
                 if self.writer is not None:
                     self.writer.write_raw(topic, msgtype, data, t)
                 self.recorded[topic] += 1
+                if self.video is not None and topic in (self.poses, self.intents, self.model_info):
+                    self._to_video(topic, deserialize_message(data, cls))
                 if self.table is not None:
                     if topic == self.intents:
                         self.table.update(deserialize_message(data, cls))
@@ -204,6 +221,15 @@ class BagReplay:
         self.subscriptions.append(
             self.node.create_subscription(cls, topic, on_message, qos, raw=True)
         )
+
+    def _to_video(self, topic: str, msg: Any) -> None:
+        """Feed the video writer (called with the lock held)."""
+        if topic == self.poses:
+            self.video.poses(msg)
+        elif topic == self.intents:
+            self.video.intents_array(msg)
+        else:
+            self.video.model_info(msg)
 
     def _resolve_record_types(self) -> None:
         graph = dict(self.node.get_topic_names_and_types())
@@ -285,6 +311,10 @@ class BagReplay:
             self._sleep_until(self.wall0 + (t_ns - self.t_first) / (self.rate * NS))
             self.publish_clock(max(self.sim_now(), t_ns))
             poses_before = self.recorded[self.poses]
+            if self.video is not None and topic in self.cameras:
+                image = deserialize_message(bytes(data), message_class(connection.msgtype))
+                with self.lock:
+                    self.video.image(image)
             self.publishers[topic].publish(bytes(data))
             if self.lockstep and topic in self.cameras and self.poses in self.record_topics:
                 self._wait_for_poses(poses_before)
@@ -331,6 +361,11 @@ class BagReplay:
             spinner.join(timeout=2.0)  # a thread still in spin() at exit aborts the process
             self.node.destroy_node()
             self.reader.close()
+            if self.video is not None:
+                with self.lock:
+                    frames = self.video.close()
+                if not self.quiet:
+                    print(f"video: {frames} annotated frames in {self.video.path}")
             if self.writer is not None:
                 with self.lock:
                     self.writer.__exit__(None, None, None)
@@ -377,6 +412,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="camera bags: publish each image only after the pose node answered the previous "
         "one (simulated time paused meanwhile), so no frame is lost on a slow machine",
+    )
+    parser.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help="camera bags: write the annotated stream (boxes, skeletons, decisions) to this "
+        "video file (.mp4, .mkv, .avi or .mov); with --lockstep every image is in it",
     )
     parser.add_argument("--score", type=Path, default=None, help="score the outputs, report here")
     parser.add_argument("--title", default=None, help="report title")
@@ -437,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             lockstep=args.lockstep,
             namespace=namespace,
             camera=camera[0] if camera else None,
+            video=args.video,
         )
         t0 = time.monotonic()
         recorded = replay.run()

@@ -6,12 +6,19 @@ Subscribes ``socialego/poses`` (WholeBodyPoseArray) and ``socialego/intents``
 - ``bodies/tracked`` (hri_msgs/IdsList): body ids of the poses of each frame (``b<track_id>``)
 - ``bodies/<body_id>/skeleton2d`` (hri_msgs/Skeleton2D): 18 points mapped by joint NAME,
   normalised image coordinates
+- ``bodies/<body_id>/roi`` (hri_msgs/NormalizedRegionOfInterest2D): the body's box, normalised,
+  c = the detector's score
 - ``persons/tracked`` (IdsList): person ids (our person_id, else ``anonymous_<body_id>``)
 - ``persons/<person_id>/body_id`` (std_msgs/String, latched), ``persons/<person_id>/anonymous``
   (std_msgs/Bool, latched)
 - ``persons/<person_id>/engagement_status`` (hri_msgs/EngagementLevel) from the smoothed intent
 - ``intents_topic`` (default /intents, hri_actions_msgs/Intent): ENGAGE_WITH when a person
   becomes ENGAGED (only if hri_actions_msgs is installed)
+
+Several cameras (``camera_namespaces``, e.g. "front,back"): the bridge subscribes each camera's
+``<ns>/socialego/poses`` and ``<ns>/socialego/intents``, body ids carry the camera
+(``bfront_7``), and ``bodies/tracked`` / ``persons/tracked`` list the people of every camera
+seen within ``forget_after_s``.
 
 The message packages are imported at configure, not at start: without hri_msgs, configure fails
 with what to install. The mapping itself lives in hri_bridge_mapping (ROS-free, unit-tested).
@@ -34,12 +41,17 @@ from socialego_inference.hri_bridge_mapping import (
     ENGAGEMENT_LEVELS,
     INTENT_INTERACTING,
     SKELETON2D_INDEX,
+    CameraFrames,
     EngagementTracker,
     LastSeen,
     body_id,
+    camera_name,
+    camera_namespaces,
+    camera_track,
     constant_problems,
     engage_with_data,
     level_name,
+    normalised_roi,
     person_ref,
     skeleton2d_points,
 )
@@ -47,10 +59,14 @@ from socialego_inference.params import HRI_BRIDGE_PARAMS
 from socialego_msgs.msg import SocialIntentArray, WholeBodyPoseArray
 
 
-def install_hint(package: str) -> str:
+def install_hint(package: str, organisation: str = "ros4hri") -> str:
+    """How to install a ROS message package that has no pip wheel (apt, or from source)."""
     distro = os.environ.get("ROS_DISTRO") or "<distro>"
     apt = package.replace("_", "-")
-    return f"install ros-{distro}-{apt} (apt) or build {package} from github.com/ros4hri/{package}"
+    return (
+        f"install ros-{distro}-{apt} (apt) or build {package} from "
+        f"github.com/{organisation}/{package}"
+    )
 
 
 def missing_hri_msgs_message(exc: ImportError) -> str:
@@ -70,6 +86,9 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         self.Intent = None  # hri_actions_msgs.msg.Intent when installed
         self.bodies_pub = self.persons_pub = self.intents_pub = None
         self.skeleton_pubs: dict[str, object] = {}
+        self.roi_pubs: dict[str, object] = {}
+        self.cameras: list[str] = [""]
+        self.camera_frames: CameraFrames | None = None  # the tracked lists of every camera
         self.engagement_pubs: dict[str, object] = {}
         self.person_info_pubs: dict[str, tuple] = {}  # person -> (body_id pub, anonymous pub)
         self.person_body: dict[str, str] = {}
@@ -96,6 +115,12 @@ class HriBridgeNode(SocialEgoLifecycleNode):
             self.configure_error(f"installed hri_msgs differs from REP-155: {problem}")
         if problems:
             return TransitionCallbackReturn.FAILURE
+        try:
+            self.cameras = camera_namespaces(cfg["camera_namespaces"])
+        except ValueError as exc:
+            self.get_logger().error(f"invalid configuration: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self.camera_frames = CameraFrames(cfg["forget_after_s"])
         self.hri = hri
         self.Intent = None
         if cfg["publish_intents"]:
@@ -131,26 +156,35 @@ class HriBridgeNode(SocialEgoLifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)
-        self.inputs += [
-            self.create_subscription(
-                WholeBodyPoseArray,
-                topics.POSES,
-                self.on_poses,
-                qos_profile(self.cfg["poses_reliability"], 10),
-            ),
-            self.create_subscription(
-                SocialIntentArray, topics.INTENTS, self.on_intents, RELIABLE_OUT
-            ),
-        ]
-        self.input_name = self.inputs[-2].topic_name
+        for namespace in self.cameras:
+            camera = camera_name(namespace)
+            poses = topics.absolute(topics.POSES, namespace) if namespace else topics.POSES
+            intents = topics.absolute(topics.INTENTS, namespace) if namespace else topics.INTENTS
+            self.inputs += [
+                self.create_subscription(
+                    WholeBodyPoseArray,
+                    poses,
+                    lambda msg, camera=camera: self.on_poses(msg, camera),
+                    qos_profile(self.cfg["poses_reliability"], 10),
+                ),
+                self.create_subscription(
+                    SocialIntentArray,
+                    intents,
+                    lambda msg, camera=camera: self.on_intents(msg, camera),
+                    RELIABLE_OUT,
+                ),
+            ]
+        self.input_name = self.inputs[0].topic_name
         self.start_diagnostics(self.cfg["diagnostics_period_s"])
         self.active = True
         return result
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_deactivate(state)
-        for body in list(self.skeleton_pubs):
+        for body in list(set(self.skeleton_pubs) | set(self.roi_pubs)):
             self._drop_body(body)
+        if self.camera_frames is not None:
+            self.camera_frames.frames.clear()
         for person in list(set(self.engagement_pubs) | set(self.person_info_pubs)):
             self._drop_person(person)
         return result
@@ -163,9 +197,10 @@ class HriBridgeNode(SocialEgoLifecycleNode):
 
     # -- per-id topics ------------------------------------------------------------------------
     def _drop_body(self, body: str) -> None:
-        pub = self.skeleton_pubs.pop(body, None)
-        if pub is not None:
-            self.destroy_publisher(pub)
+        for pubs in (self.skeleton_pubs, self.roi_pubs):
+            pub = pubs.pop(body, None)
+            if pub is not None:
+                self.destroy_publisher(pub)
 
     def _drop_person(self, person: str) -> None:
         for pub in (self.engagement_pubs.pop(person, None), *self.person_info_pubs.pop(person, ())):
@@ -199,7 +234,27 @@ class HriBridgeNode(SocialEgoLifecycleNode):
             self.person_info_pubs[pid][0].publish(String(data=body))
 
     # -- callbacks ----------------------------------------------------------------------------
-    def on_poses(self, msg: WholeBodyPoseArray) -> None:
+    def _publish_roi(self, body: str, reading) -> None:
+        pose = reading.pose
+        box = (pose.bbox_x, pose.bbox_y, pose.bbox_width, pose.bbox_height)
+        try:
+            xmin, ymin, xmax, ymax = normalised_roi(box, pose.image_width, pose.image_height)
+        except ValueError as exc:
+            self.warn_throttled("bad_box", f"no roi for body {body}: {exc}")
+            return
+        pub = self.roi_pubs.get(body)
+        if pub is None:
+            pub = self.create_publisher(
+                self.hri.NormalizedRegionOfInterest2D, f"{self.ns}/bodies/{body}/roi", RELIABLE_OUT
+            )
+            self.roi_pubs[body] = pub
+        roi = self.hri.NormalizedRegionOfInterest2D(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax)
+        roi.c = float(min(max(pose.detection_score, 0.0), 1.0))
+        roi.header.stamp = reading.source.stamp
+        roi.header.frame_id = reading.source.frame_id
+        pub.publish(roi)
+
+    def on_poses(self, msg: WholeBodyPoseArray, camera: str = "") -> None:
         if not self.active:
             return
         t0 = time.perf_counter()
@@ -214,7 +269,8 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         for reading in readings:
             pose = reading.pose
             try:
-                body = body_id(pose.track_id, cfg["body_id_prefix"])
+                track = camera_track(camera, pose.track_id)
+                body = body_id(track, cfg["body_id_prefix"])
                 if cfg["publish_skeletons"]:
                     points = skeleton2d_points(
                         reading.keypoints, reading.layout.code, pose.image_width, pose.image_height
@@ -244,8 +300,10 @@ class HriBridgeNode(SocialEgoLifecycleNode):
                     for x, y, c in points.tolist()
                 ]
                 pub.publish(skeleton)
+            if cfg["publish_roi"]:
+                self._publish_roi(body, reading)
             person = person_ref(
-                pose.track_id,
+                track,
                 pose.person_id,
                 cfg["body_id_prefix"],
                 cfg["person_id_prefix"],
@@ -257,13 +315,14 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         now_s = self._now_s()
         self.bodies_seen.note(bodies, now_s)
         self.persons_seen.note(persons, now_s)
-        self.bodies_pub.publish(hri.IdsList(header=msg.header, ids=bodies))
-        self.persons_pub.publish(hri.IdsList(header=msg.header, ids=persons))
+        all_bodies, all_persons = self.camera_frames.update(camera, bodies, persons, now_s)
+        self.bodies_pub.publish(hri.IdsList(header=msg.header, ids=all_bodies))
+        self.persons_pub.publish(hri.IdsList(header=msg.header, ids=all_persons))
         self._expire(now_s)
         self.frames += 1
         self.note_processing((time.perf_counter() - t0) * 1000.0)
 
-    def on_intents(self, msg: SocialIntentArray) -> None:
+    def on_intents(self, msg: SocialIntentArray, camera: str = "") -> None:
         if not self.active:
             return
         cfg, hri = self.cfg, self.hri
@@ -271,7 +330,7 @@ class HriBridgeNode(SocialEgoLifecycleNode):
         for intent in msg.intents:
             try:
                 person = person_ref(
-                    intent.track_id,
+                    camera_track(camera, intent.track_id),
                     intent.person_id,
                     cfg["body_id_prefix"],
                     cfg["person_id_prefix"],

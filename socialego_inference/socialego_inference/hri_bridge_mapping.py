@@ -135,6 +135,75 @@ def body_id(track_id: str, prefix: str) -> str:
     return f"{prefix}{cleaned}"
 
 
+def camera_name(namespace: str) -> str:
+    """The token that tells a camera's bodies apart: its namespace cleaned to letters, digits
+    and single underscores ("/robot/front" -> "robot_front"); '' for the root namespace."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", namespace.strip("/"))).strip("_")
+
+
+def camera_track(camera: str, track_id: str) -> str:
+    """A track id unique over several cameras: ``<camera>_<track_id>`` ("front_7"), or the
+    track id itself for a single camera (``camera`` empty)."""
+    return f"{camera}_{track_id}" if camera and track_id else track_id
+
+
+def camera_namespaces(text: str) -> list[str]:
+    """The ``camera_namespaces`` parameter as a list ('' -> [''], one camera in the node's own
+    namespace). ValueError names an empty entry, a duplicate, or two that clean to one name."""
+    if not text.strip():
+        return [""]
+    names = [part.strip() for part in text.split(",")]
+    if any(not name.strip("/") for name in names):
+        raise ValueError(f"camera_namespaces {text!r} has an empty entry")
+    cleaned = [camera_name(name) for name in names]
+    if len(set(cleaned)) != len(cleaned):
+        raise ValueError(f"camera_namespaces {text!r} names a camera twice ({cleaned})")
+    return names
+
+
+class CameraFrames:
+    """The bodies and persons of each camera's last frame; ``update`` returns the lists of
+    every camera seen within ``forget_after_s`` (the updating camera's first), so the tracked
+    lists of several cameras neither flicker nor keep a camera that stopped."""
+
+    def __init__(self, forget_after_s: float) -> None:
+        self.forget_after_s = float(forget_after_s)
+        self.frames: dict[str, tuple[float, list[str], list[str]]] = {}
+
+    def update(
+        self, camera: str, bodies: list[str], persons: list[str], now_s: float
+    ) -> tuple[list[str], list[str]]:
+        self.frames[camera] = (now_s, list(bodies), list(persons))
+        all_bodies, all_persons = list(bodies), list(persons)
+        for other, (seen_s, other_bodies, other_persons) in list(self.frames.items()):
+            if other == camera:
+                continue
+            if now_s - seen_s > self.forget_after_s:
+                del self.frames[other]
+                continue
+            all_bodies += [b for b in other_bodies if b not in all_bodies]
+            all_persons += [p for p in other_persons if p not in all_persons]
+        return all_bodies, all_persons
+
+
+def normalised_roi(
+    box: tuple[float, float, float, float], image_width: int, image_height: int
+) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) in [0, 1] of a pixel box (x, y, width, height), as
+    hri_msgs/NormalizedRegionOfInterest2D holds it. ValueError for a non-positive image size or
+    a box that is empty or not finite."""
+    if image_width <= 0 or image_height <= 0:
+        raise ValueError(f"image size {image_width}x{image_height} must be positive")
+    x, y, w, h = (float(v) for v in box)
+    if not (np.isfinite((x, y, w, h)).all() and w > 0 and h > 0):
+        raise ValueError(f"box {box} must be finite with a positive width and height")
+    corners = np.array(
+        [x / image_width, y / image_height, (x + w) / image_width, (y + h) / image_height]
+    )
+    xmin, ymin, xmax, ymax = np.clip(corners, 0.0, 1.0).tolist()
+    return xmin, ymin, xmax, ymax
+
+
 @dataclass(frozen=True)
 class PersonRef:
     """The REP-155 person of a track: id, and whether it is anonymous (no person_id)."""

@@ -175,6 +175,18 @@ HRI_BRIDGE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "false: only tracks with a person_id are published as persons",
     ),
     ParamSpec("publish_skeletons", True, "publish <hri_namespace>/bodies/<id>/skeleton2d"),
+    ParamSpec(
+        "publish_roi",
+        True,
+        "publish <hri_namespace>/bodies/<id>/roi (hri_msgs/NormalizedRegionOfInterest2D)",
+    ),
+    ParamSpec(
+        "camera_namespaces",
+        "",
+        "comma-separated namespaces of the cameras to merge (their socialego/poses and "
+        "socialego/intents); body ids then carry the camera (b<camera>_<track>); "
+        "empty: one camera, the node's own namespace",
+    ),
     ParamSpec("publish_intents", True, "publish ENGAGE_WITH intents (needs hri_actions_msgs)"),
     ParamSpec(
         "intent_priority", 128, "priority of the published intents", low=0, high=255, live=True
@@ -191,6 +203,92 @@ HRI_BRIDGE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ),
 )
 
+ANNOTATOR_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
+    ParamSpec(
+        "input_type",
+        "raw",
+        "raw: sensor_msgs/Image on 'image'; compressed: "
+        "sensor_msgs/CompressedImage on 'image/compressed'",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "image_reliability",
+        "best_effort",
+        "image subscription QoS reliability",
+        choices=RELIABILITIES,
+    ),
+    ParamSpec(
+        "annotate_image",
+        True,
+        "subscribe to the camera image and publish socialego/annotated (+ /compressed); "
+        "images are drawn only while someone subscribes",
+    ),
+    ParamSpec(
+        "jpeg_quality",
+        80,
+        "JPEG quality of socialego/annotated/compressed",
+        low=1,
+        high=100,
+        live=True,
+    ),
+    ParamSpec(
+        "min_input_quality",
+        0.3,
+        "grey a person whose forecast has less observed input (stale ones are grey too)",
+        low=0.0,
+        high=1.0,
+        live=True,
+    ),
+    ParamSpec(
+        "min_keypoint_score",
+        0.3,
+        "joints scored below this are not drawn",
+        low=0.0,
+        high=1.0,
+        live=True,
+    ),
+    ParamSpec(
+        "max_intent_age_s",
+        2.0,
+        "a track's latest forecast older than this (node clock) is not shown (s)",
+        low=0.01,
+        high=3600.0,
+        live=True,
+    ),
+    ParamSpec(
+        "pair_queue",
+        30,
+        "images and pose arrays kept while waiting for the other of the same stamp",
+        low=1,
+        high=1000,
+    ),
+    ParamSpec("publish_markers", True, "publish socialego/markers (visualization_msgs)"),
+    ParamSpec(
+        "marker_depth_m",
+        2.0,
+        "distance from the camera at which markers are placed (monocular: no depth) (m)",
+        low=0.1,
+        high=100.0,
+        live=True,
+    ),
+    ParamSpec(
+        "camera_hfov_deg",
+        60.0,
+        "horizontal field of view of the camera, to place markers (deg)",
+        low=1.0,
+        high=179.0,
+        live=True,
+    ),
+    ParamSpec(
+        "publish_detections",
+        False,
+        "publish socialego/detections (vision_msgs/Detection2DArray; needs vision_msgs)",
+    ),
+    ParamSpec(
+        "poses_reliability", "reliable", "pose subscription QoS reliability", choices=RELIABILITIES
+    ),
+)
+
 # Every SocialEgo node's parameters by node name (the generated YAML and docs follow this order).
 NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "pose_node": POSE_PARAMS,
@@ -198,4 +296,5 @@ NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "intent_node": INTENT_PARAMS,
     "behaviour_node": BEHAVIOUR_PARAMS,
     "hri_bridge": HRI_BRIDGE_PARAMS,
+    "annotator_node": ANNOTATOR_PARAMS,
 }

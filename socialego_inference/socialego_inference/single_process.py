@@ -9,7 +9,7 @@ the middleware (intra-process in DDS). Parameters come from the usual ``--ros-ar
         --ros-args --params-file socialego.yaml
     ros2 run socialego_inference socialego_all --image-topic /camera/image_raw \
         --input-type compressed
-    (or: socialego_all --gaze --behaviour --hri-bridge ...)
+    (or: socialego_all --gaze --behaviour --hri-bridge --annotate ...)
 
 ``--image-topic`` remaps both camera inputs of the pose node, ``image`` and ``image/compressed``
 (``<topic>/compressed``, or the topic itself when it ends in /compressed and ``--input-type
@@ -17,8 +17,10 @@ compressed``); ``--input-type`` sets the pose node's ``input_type`` over any par
 
 Optional nodes are opt-in flags, as the launch file's ``enable_*`` arguments (default off):
 ``--gaze`` = enable_gaze, ``--behaviour`` = enable_behaviour, ``--hri-bridge`` =
-enable_hri_bridge. The REP-155 bridge needs hri_msgs: with ``--hri-bridge`` and no hri_msgs the
-runner exits at once with the bridge's message (what to install) instead of starting the rest.
+enable_hri_bridge, ``--annotate`` = annotate (the annotator node: annotated image, RViz markers;
+it reads the same ``image`` topic as the pose node, so one remap serves both). The REP-155
+bridge needs hri_msgs: with ``--hri-bridge`` and no hri_msgs the runner exits at once with the
+bridge's message (what to install) instead of starting the rest.
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ def main(argv: list[str] | None = None) -> None:
         "--input-type",
         choices=topics.INPUT_TYPES,
         default=None,
-        help="the pose node's input_type (raw Image or CompressedImage), over the params file",
+        help="the camera's input_type (raw Image or CompressedImage) for the pose and annotator "
+        "nodes, over the params file",
+    )
+    parser.add_argument(
+        "--annotate",
+        action="store_true",
+        help="also start the annotator node (as annotate:=true: annotated image, RViz markers)",
     )
     parser.add_argument(
         "--threads",
@@ -91,12 +99,13 @@ def main(argv: list[str] | None = None) -> None:
     from socialego_inference.intent_node import IntentNode
 
     nodes = []
+    # the camera's input type, for every node that reads the camera
+    overrides = []
+    if options.input_type:
+        overrides.append(Parameter("input_type", Parameter.Type.STRING, options.input_type))
     if not options.no_pose:
         from socialego_perception.pose_node import PoseNode
 
-        overrides = []
-        if options.input_type:
-            overrides.append(Parameter("input_type", Parameter.Type.STRING, options.input_type))
         nodes.append(PoseNode(parameter_overrides=overrides))
     if options.gaze:
         from socialego_perception.gaze_node import GazeNode
@@ -111,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
         from socialego_inference.hri_bridge import HriBridgeNode
 
         nodes.append(HriBridgeNode())
+    if options.annotate:
+        from socialego_inference.annotator_node import AnnotatorNode
+
+        nodes.append(AnnotatorNode(parameter_overrides=overrides))
     executor = (
         SingleThreadedExecutor()
         if options.threads <= 1
