@@ -40,7 +40,7 @@ from sego_labelpage import (  # noqa: E402 - needs the path above
 from socialego_core.artifact import load_artifact  # noqa: E402
 from socialego_core.bags.matching import match_boxes  # noqa: E402
 from socialego_core.bags.reading import read_truth  # noqa: E402
-from socialego_core.labels import JPL_ACTION_PARENTS, get_label_table  # noqa: E402
+from socialego_core.labels import JPL_ACTION_PARENTS, TASKS, get_label_table  # noqa: E402
 from socialego_training.bags.cli import main as bag_cli  # noqa: E402
 from socialego_training.cli import main as train_cli  # noqa: E402
 from socialego_training.data import SPLITS, content_sha256, load_split  # noqa: E402
@@ -51,14 +51,13 @@ from test_intent_node import PARAMS, intent_node_env, stamp_of  # noqa: E402
 pytestmark = pytest.mark.skipif(not BROWSER_PRESENT, reason=BROWSER_MISSING)
 
 TABLE = get_label_table("jpl_social")
-# one recording per generated split; from-bag is given the seed whose shuffle puts each back
-# into its own split, so the most people (and actions) are in train
+# one recording (bag) per generated split
 RECORDINGS = {"train": "hall_morning", "validation": "hall_noon", "test": "hall_evening"}
 FROM_BAG_SPLIT = (0.7, 0.15, 0.15)  # from-bag's default
 MIN_OVERLAP = 0.5  # box overlap (intersection over the smaller box) that matches a person
 
 
-def make_camera_bags(tmp: Path) -> tuple[Path, list[Path]]:
+def make_camera_bags(tmp: Path) -> list[Path]:
     """A small rendered set (several videos, several actions), one camera bag per split."""
     generated = tmp / "generated"
     generate_dataset(
@@ -67,14 +66,27 @@ def make_camera_bags(tmp: Path) -> tuple[Path, list[Path]]:
     bags = []
     for split, name in RECORDINGS.items():
         bag = tmp / "bags" / name
-        bag.parent.mkdir(exist_ok=True)
-        extra = ["--compressed"] if split == "test" else []  # JPEG bags are read as well
-        assert (
-            bag_cli(["from-split", str(generated), "--split", split, "--out", str(bag)] + extra)
-            == 0
-        )
+        command = ["from-split", str(generated), "--split", split, "--out", str(bag)]
+        if split == "test":
+            command.append("--compressed")  # JPEG bags are read as well
+        assert bag_cli(command) == 0
         bags.append(bag)
-    return generated, bags
+    return bags
+
+
+def bags_to_dataset(bags: list[Path], out: Path) -> None:
+    """``socialego-train from-bag``, with the seed whose shuffle puts each recording back into
+    the split it was generated for."""
+    names = [bag.name for bag in bags]
+    wanted = {name: split for split, name in RECORDINGS.items()}
+    seed = next(s for s in range(100) if assign_splits(names, FROM_BAG_SPLIT, s) == wanted)
+    command = ["from-bag", *map(str, bags), "--out", str(out), "--seed", str(seed)]
+    command += ["--split", ",".join(map(str, FROM_BAG_SPLIT)), "--no-progress"]
+    assert train_cli(command) == 0
+    for split in SPLITS:
+        tracks = load_split(out, split, unlabelled="keep").tracks
+        assert tracks, f"from-bag found nobody in {split}"
+        assert not any(t.labelled for t in tracks)
 
 
 def track_files(root: Path) -> dict[str, Path]:
@@ -149,10 +161,11 @@ def pose_msg(track_id: str, t: float, kp, size: tuple[int, int]):
 
 
 def replay_tracks(ros, tracks, fps: float) -> None:
-    """The tracks' poses, frame by frame at their own rate, stamped with wall time."""
+    """The tracks' poses, frame by frame at their own rate (gaps kept), stamped with wall time."""
     from socialego_msgs.msg import WholeBodyPoseArray
 
-    frame_ids = sorted({f for t in tracks for f in t.frames})
+    first = min(min(t.frames) for t in tracks)
+    frame_ids = range(first, max(max(t.frames) for t in tracks) + 1)
     t0 = time.time()
     for i, frame_id in enumerate(frame_ids):
         t = t0 + i / fps
@@ -168,62 +181,58 @@ def replay_tracks(ros, tracks, fps: float) -> None:
         ros["client"].spin_for(max(0.0, t0 + (i + 1) / fps - time.time()))
 
 
-def test_recordings_to_labels_to_a_deployed_model(tmp_path: Path, capsys):
-    # 1. recordings: camera bags of rendered people
-    generated, bags = make_camera_bags(tmp_path)
-    split_of_recording = {name: split for split, name in RECORDINGS.items()}
+def train_args(data: Path, run: Path) -> list[str]:
+    """``socialego-train train`` with explicit small settings (not the recipe's defaults)."""
+    args = ["train", "--data-root", str(data), "--out-dir", str(run), "--epochs", "6"]
+    return args + ["--batch-size", "8", "--threads", "1", "--device", "cpu", "--progress", "false"]
 
-    # 2. bag -> unlabelled dataset, through the pose node's pipeline
+
+def train_evaluate_export(data: Path, tmp: Path) -> tuple[Path, dict]:
+    """``socialego-train train / evaluate / export``; returns the artifact and its metadata."""
+    run = tmp / "run"
+    assert train_cli(train_args(data, run)) == 0
+    report = tmp / "report"
+    evaluate = ["evaluate", "--model", str(run), "--data-root", str(data), "--split", "test"]
+    assert train_cli(evaluate + ["--out", str(report), "--device", "cpu"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["n"] == len(load_split(data, "test").tracks)
+    for task in TASKS:
+        assert 0.0 <= metrics[f"{task}_acc"] <= 1.0
+        assert (report / f"confusion_{task}.png").stat().st_size > 0
+    assert "action acc" in (report / "metrics.md").read_text()
+    artifact = tmp / "hallway_model.pt"
+    export = ["export", "--model", str(run), "--out", str(artifact), "--data-root", str(data)]
+    assert train_cli(export) == 0
+    return artifact, load_artifact(artifact)["metadata"]
+
+
+def test_recordings_to_labels_to_a_deployed_model(tmp_path: Path, capsys):
+    # 1. recordings: camera bags of rendered people; 2. bag -> unlabelled dataset
+    bags = make_camera_bags(tmp_path)
     data = tmp_path / "hallway"
-    seed = next(
-        s
-        for s in range(100)
-        if assign_splits(list(RECORDINGS.values()), FROM_BAG_SPLIT, s) == split_of_recording
-    )
-    command = ["from-bag", *map(str, bags), "--out", str(data), "--seed", str(seed)]
-    command += ["--split", ",".join(map(str, FROM_BAG_SPLIT)), "--no-progress"]
-    assert train_cli(command) == 0
+    bags_to_dataset(bags, data)
     files = track_files(data)
-    assert files, "from-bag found nobody"
-    for split in SPLITS:
-        assert load_split(data, split, unlabelled="keep").tracks, f"{split} is empty"
-    run = tmp_path / "run"
-    train = ["train", "--data-root", str(data), "--out-dir", str(run), "--epochs", "6"]
-    train += ["--batch-size", "8", "--threads", "1", "--device", "cpu", "--progress", "false"]
-    # nothing labelled yet: training refuses
+
+    # nothing labelled yet: training refuses, naming why
     capsys.readouterr()
-    assert train_cli(train) == 1
+    assert train_cli(train_args(data, tmp_path / "refused")) == 1
     assert "unlabelled" in capsys.readouterr().err
-    assert not (run / "best.pt").exists()
+    assert not (tmp_path / "refused" / "best.pt").exists()
 
     # 3. every track labelled through the page, with the generated person's action
     actions = generated_actions(data, bags)
     assert sorted(actions) == sorted(files)
     assert len(set(actions.values())) >= 2, f"too few actions to learn from: {actions}"
     assert label_through_the_page(data, actions, tmp_path / "label.log") == len(files)
-    labelled = {s: load_split(data, s).tracks for s in SPLITS}  # unlabelled ones would be left out
+    labelled = {s: load_split(data, s).tracks for s in SPLITS}  # the loader's default: labelled
+    assert sum(len(ts) for ts in labelled.values()) == len(files)
     for track in (t for ts in labelled.values() for t in ts):
         action = actions[track.path.stem]
-        intent, attitude = JPL_ACTION_PARENTS[action]
         names = (TABLE.intent[track.intent], TABLE.attitude[track.attitude])
-        assert (*names, TABLE.action[track.action]) == (intent, attitude, action), track.path
-    assert sum(len(ts) for ts in labelled.values()) == len(files)
+        assert (*names, TABLE.action[track.action]) == (*JPL_ACTION_PARENTS[action], action)
 
     # 4. train, 5. evaluate on the labelled test split, 6. export
-    assert train_cli(train) == 0
-    report = tmp_path / "report"
-    evaluate = ["evaluate", "--model", str(run), "--data-root", str(data), "--split", "test"]
-    assert train_cli(evaluate + ["--out", str(report), "--device", "cpu"]) == 0
-    metrics = json.loads((report / "metrics.json").read_text())
-    assert metrics["n"] == len(labelled["test"])
-    assert all(0.0 <= metrics[f"{t}_acc"] <= 1.0 for t in ("intent", "attitude", "action"))
-    for task in ("intent", "attitude", "action"):
-        assert (report / f"confusion_{task}.png").stat().st_size > 0
-    assert "action" in (report / "metrics.md").read_text()
-    artifact = tmp_path / "hallway_model.pt"
-    export = ["export", "--model", str(run), "--out", str(artifact), "--data-root", str(data)]
-    assert train_cli(export) == 0
-    meta = load_artifact(artifact)["metadata"]
+    artifact, meta = train_evaluate_export(data, tmp_path)
     trained_on = [t.path for s in ("train", "validation") for t in labelled[s]]
     assert meta["training_data"]["name"] == "hallway"
     assert meta["training_data"]["content_sha256"] == content_sha256(data, trained_on)
@@ -239,19 +248,17 @@ def test_recordings_to_labels_to_a_deployed_model(tmp_path: Path, capsys):
         assert info.model_name == meta["model"] and info.dataset == "jpl_social"
         assert tuple(info.action_labels) == TABLE.action
         assert tuple(info.intent_labels) == TABLE.intent
-        shipped = json.loads(info.metadata_json)["training_data"]
-        assert shipped["content_sha256"] == meta["training_data"]["content_sha256"]
+        deployed = json.loads(info.metadata_json)["training_data"]
+        assert deployed["content_sha256"] == meta["training_data"]["content_sha256"]
         start = len(ros["intents"])
-        test_tracks = labelled["test"]
-        replay_tracks(ros, test_tracks, float(meta["window_spec"]["source_fps"]))
+        replay_tracks(ros, labelled["test"], float(meta["window_spec"]["source_fps"]))
         ros["client"].spin_for(0.5)
-        seen = {i.track_id: i for msg in ros["intents"][start:] for i in msg.intents}
-        assert set(seen) == {t.path.stem for t in test_tracks}, ros["node"].log()
-        full = [i for msg in ros["intents"][start:] for i in msg.intents]
-        assert any(i.frames_used == info.window_length for i in full), "no full window seen"
-        for intent in seen.values():
-            assert intent.model_version == meta["version"]
-            assert sum(intent.action_probabilities) == pytest.approx(1.0, abs=1e-4)
-            assert len(intent.action_probabilities) == len(TABLE.action)
-            if intent.action:
-                assert intent.action_label == TABLE.action[intent.action - 1]
+        intents = [i for msg in ros["intents"][start:] for i in msg.intents]
+    assert {i.track_id for i in intents} == {t.path.stem for t in labelled["test"]}
+    assert any(i.frames_used == info.window_length for i in intents), "no full window"
+    for intent in intents:
+        assert intent.model_version == meta["version"]
+        assert len(intent.action_probabilities) == len(TABLE.action)
+        assert sum(intent.action_probabilities) == pytest.approx(1.0, abs=1e-4)
+        if intent.action:
+            assert intent.action_label == TABLE.action[intent.action - 1]
