@@ -101,13 +101,16 @@ BUILD_S=$(elapsed "$T_BUILD")
 # The build stage stays tagged: its layers (the pinned Python packages) are the next build's cache.
 podman build "${BUILD_ARGS[@]}" --target build -t "$IMAGE-build" "$ROOT" >>"$CACHE/build.log" 2>&1 || true
 cleanup
+SIZE_MB=$(($(podman image inspect --format '{{.Size}}' "$IMAGE") / 1000000))
+say "built in ${BUILD_S} s; image $SIZE_MB MB"
+# The previous run's images go (their layers would fill the disk run after run).
+T_PRUNE=$(date +%s)
 new_image="$(podman image inspect --format '{{.Id}}' "$IMAGE")"
 if [[ -n "$old_image" && "$old_image" != "$new_image" ]]; then
   podman rmi -f "$old_image" >/dev/null 2>&1 || true
 fi
 podman image prune -f >/dev/null 2>&1 || true
-SIZE_MB=$(($(podman image inspect --format '{{.Size}}' "$IMAGE") / 1000000))
-say "built in ${BUILD_S} s; image $SIZE_MB MB"
+PRUNE_S=$(elapsed "$T_PRUNE")
 
 # 4. What the final image holds ------------------------------------------------------------------
 # podman runs a HEALTHCHECK from a systemd timer, absent here: --health-interval=disable (the
@@ -193,6 +196,7 @@ podman logs "$NAME" >"$CACHE/camera.log" 2>&1 || true
   die "the container exited with $code on SIGTERM (137: killed after the 30 s grace time)"
 }
 podman rm "$NAME" >/dev/null
+CAM_S=$(elapsed "$T_CAM")
 say "camera: healthy after ${HEALTHY_S} s, exited 0 on SIGTERM in ${STOP_S} s"
-say "OK: base image ${BASE_S} s, build ${BUILD_S} s, image $SIZE_MB MB, replay ${RUN_S} s," \
-  "whole step $(elapsed "$T0") s"
+say "OK: base image ${BASE_S} s, build ${BUILD_S} s, old images removed in ${PRUNE_S} s," \
+  "image $SIZE_MB MB, replay ${RUN_S} s, camera ${CAM_S} s, whole step $(elapsed "$T0") s"
