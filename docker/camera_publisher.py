@@ -16,6 +16,8 @@ import rclpy
 from rclpy.node import Node
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import Image
+from socialego_core.topics import IMAGE
+from socialego_ros.qos import RELIABLE_OUT
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -33,7 +35,8 @@ class CameraPublisher(Node):
     def __init__(self, capture: cv2.VideoCapture, fps: float, frame_id: str, loop: bool) -> None:
         super().__init__("socialego_camera")
         self.capture, self.frame_id, self.loop = capture, frame_id, loop
-        self.publisher = self.create_publisher(Image, "image", 5)
+        # reliable: matches the pose node's subscription whichever reliability it is set to
+        self.publisher = self.create_publisher(Image, IMAGE, RELIABLE_OUT)
         self.timer = self.create_timer(1.0 / fps, self.grab)
         self.failures = 0
 

@@ -7,11 +7,12 @@ import sys
 import time
 
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from socialego_core.topics import INTENTS
+from socialego_ros.qos import RELIABLE_OUT
 
 from socialego_msgs.msg import SocialIntentArray
 
-TOPIC = "/socialego/intents"
+TOPIC = "/" + INTENTS
 
 
 def main() -> int:
@@ -21,9 +22,9 @@ def main() -> int:
     rclpy.init()
     node = rclpy.create_node("socialego_healthcheck")
     received: list[float] = []
-    # best effort matches reliable and best-effort publishers alike
-    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-    node.create_subscription(SocialIntentArray, TOPIC, lambda _msg: received.append(1.0), qos)
+    node.create_subscription(
+        SocialIntentArray, TOPIC, lambda _msg: received.append(1.0), RELIABLE_OUT
+    )
     deadline = time.monotonic() + args.wait
     try:
         while not received and time.monotonic() < deadline:
