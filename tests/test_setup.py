@@ -88,6 +88,11 @@ def test_refuses_too_old_cmake(tmp_path):
     _assert_refused(result, tmp_path, "CMake 3.10.2", "need >= 3.16")
 
 
+def test_refuses_a_torch_wheel_folder_that_does_not_exist(tmp_path):
+    result = _run_copy(tmp_path, SOCIALEGO_TORCH_WHEELS=str(tmp_path / "no-wheels"))
+    _assert_refused(result, tmp_path, "SOCIALEGO_TORCH_WHEELS=", "is not a folder")
+
+
 def test_rerun_is_safe_and_skips_installed_packages(repo_root):
     """A second run in the set-up checkout reinstalls nothing and leaves a working setup.env."""
     setup_env = repo_root / "setup.env"
