@@ -130,8 +130,13 @@ def study_markdown(
         "",
         f"Settings: student {cfg.student_epochs} epochs (corruption warm-up {cfg.warmup_epochs} "
         f"epochs in both arms), batch {cfg.batch_size}, Adam lr {cfg.lr}; InfoNCE weight "
-        f"{cfg.distill_weight}, tau 0.1; teacher {cfg.teacher_size} config, "
-        f"{cfg.teacher_epochs} epochs. Study wall time {seconds / 60:.1f} min "
+        f"{cfg.distill_weight} (unless the arm names one), tau 0.1; "
+        + (
+            f"teacher given (--teacher {cfg.teacher}). "
+            if cfg.teacher
+            else f"teacher {cfg.teacher_size} config, {cfg.teacher_epochs} epochs. "
+        )
+        + f"Study wall time {seconds / 60:.1f} min "
         f"({cfg.threads} thread(s), {cfg.device}).",
     ]
     return "\n".join(lines) + "\n"
