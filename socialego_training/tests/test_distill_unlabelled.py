@@ -188,6 +188,13 @@ def test_study_with_unlabelled_arms_reports_best_and_final_epoch(
     text = (out / "study.md").read_text()
     assert "| mean teacher (no teacher) + unlabelled, w 1 |" in text
     assert "at the final epoch" in text
+    # the paired gain: per seed, the arm minus "none" of the same seed
+    gains = [
+        100 * sum(r[f"{t}_acc"] for t in ("intent", "attitude", "action")) / 3
+        for r in sorted(rows, key=lambda r: (r["seed"], r["method"] != "none"))
+    ]
+    first = f"{gains[1] - gains[0]:+.1f}"
+    assert "Paired gain over no distillation" in text and f"({first}, " in text
     assert (out / "study_final.png").stat().st_size > 10_000
     with pytest.raises(ValueError, match="needs unlabelled tracks"):
         run_study(StudyConfig(out_dir=str(tmp_path / "y"), methods=("infonce+u",)))

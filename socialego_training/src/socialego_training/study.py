@@ -44,7 +44,12 @@ from socialego_training.evaluate import predict_dataset
 from socialego_training.metrics import task_metrics
 from socialego_training.modalities import ModalityConfig, build_modalities
 from socialego_training.study_config import StudyConfig, parse_arm
-from socialego_training.study_report import aggregate, plot_study, study_markdown
+from socialego_training.study_report import (
+    aggregate,
+    paired_gains,
+    plot_study,
+    study_markdown,
+)
 from socialego_training.synthetic import GENERATOR_VERSION, generate_dataset
 from socialego_training.teacher_config import TeacherTrainConfig
 from socialego_training.teacher_io import load_teacher
@@ -214,8 +219,9 @@ def run_study(cfg: StudyConfig, log=None) -> dict[str, Any]:
     final_summary = aggregate(rows, cfg.settings, cfg.methods, prefix="final_")
     cost = cost_report(teacher_path, cfg.latency_runs) if teacher_path else {}
     (out / "cost.json").write_text(json.dumps(cost, indent=1))
+    paired = tuple(paired_gains(rows, cfg.settings, cfg.methods, p) for p in ("", "final_"))
     markdown = study_markdown(
-        summary, cfg, teacher_info, cost, time.perf_counter() - started, final_summary
+        summary, cfg, teacher_info, cost, time.perf_counter() - started, final_summary, paired
     )
     (out / "study.md").write_text(markdown)
     plot_study(summary, cfg.settings, cfg.methods, out / "study.png", len(cfg.seeds))

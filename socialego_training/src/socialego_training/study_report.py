@@ -63,6 +63,49 @@ def aggregate(rows: list[dict], settings, methods, prefix: str = "") -> dict[str
     return out
 
 
+def paired_gains(rows: list[dict], settings, methods, prefix: str = "") -> dict[str, Any]:
+    """{setting: {arm: [per-seed gain in mean-of-tasks points over "none", seed order]}}: the
+    arms share seeds with "none" (model init, batch order, corruption), so the per-seed
+    difference has less noise than the difference of the means."""
+
+    def mean_acc(r: dict) -> float:
+        return 100 * statistics.fmean(r[f"{prefix}{t}_acc"] for t in TASKS)
+
+    index = {(r["setting"], r["method"], r["seed"]): r for r in rows if f"{prefix}mean_acc" in r}
+    out: dict[str, Any] = {}
+    for s in settings:
+        out[s] = {}
+        for m in methods:
+            seeds = sorted(k for (s2, m2, k) in index if s2 == s and m2 == m)
+            out[s][m] = [
+                mean_acc(index[(s, m, k)]) - mean_acc(index[(s, "none", k)])
+                for k in seeds
+                if (s, "none", k) in index
+            ]
+    return out
+
+
+def paired_markdown(best: dict, final: dict, methods) -> list[str]:
+    lines = [
+        "Paired gain over no distillation, mean of tasks (points; mean +- std over seeds, then "
+        "each seed):",
+        "",
+        "| setting | method | best-validation epoch | final epoch |",
+        "|---|---|---|---|",
+    ]
+    for s in best:
+        for m in methods:
+            if m == "none" or not best[s].get(m):
+                continue
+            cells = []
+            for gains in (best[s][m], final[s].get(m, [])):
+                mean, std = _mean_std(gains)
+                each = ", ".join(f"{g:+.1f}" for g in gains)
+                cells.append(f"{mean:+.1f} +- {std:.1f} ({each})" if gains else "-")
+            lines.append(f"| {SETTING_TITLES[s]} | {arm_title(m)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _accuracy_tables(summary, cfg: StudyConfig, which: str) -> list[str]:
     lines = [
         f"Student test accuracy (%) at the {which}, mean +- std over seeds {list(cfg.seeds)}; "
@@ -98,10 +141,13 @@ def study_markdown(
     cost: dict,
     seconds: float,
     final_summary=None,
+    paired: tuple[dict, dict] | None = None,
 ) -> str:
     lines = _accuracy_tables(summary, cfg, "best-validation epoch")
     if final_summary is not None:
         lines += ["", *_accuracy_tables(final_summary, cfg, "final epoch")]
+    if paired is not None and "none" in cfg.methods and len(cfg.methods) > 1:
+        lines += ["", *paired_markdown(paired[0], paired[1], cfg.methods)]
     if cfg.unlabelled:
         lines += [
             "",
