@@ -6,8 +6,17 @@ import pytest
 import torch
 from socialego_core.artifact import load_artifact
 from socialego_training.cli import main
+from socialego_training.data import load_split
+from socialego_training.distill import (
+    DistillConfig,
+    compute_teacher_representations,
+    prepare_distillation,
+)
+from socialego_training.modalities import ModalityConfig, build_modalities
 from socialego_training.study import run_study
 from socialego_training.study_config import StudyConfig
+from socialego_training.teacher_io import load_teacher
+from test_distill_unlabelled import strip_labels
 from test_teacher_training import write_tiny_dataset
 
 torch.set_num_threads(1)
@@ -131,3 +140,44 @@ def test_study_refuses_a_generated_set_from_another_generator_version(tmp_path):
     marker["generator_version"] = GENERATOR_VERSION  # the same set: reused, not regenerated
     (data / "dataset.json").write_text(json.dumps(marker))
     assert ensure_data(cfg, log=lambda *_: None) == data
+
+
+def test_distill_cli_with_unlabelled_tracks_uses_the_teacher_codes_of_both(tiny_root, tmp_path):
+    unl = tmp_path / "unlabelled"
+    strip_labels(tiny_root / "test", unl / "train")
+    (unl / "videos").symlink_to(tiny_root / "videos")
+    teacher = tmp_path / "teacher"
+    common = ["--data-root", str(tiny_root), "--progress", "false", "--device", "cpu"]
+    args = ["--crop-size", "32", "--epochs", "1", "--batch-size", "8", "--out-dir", str(teacher)]
+    assert main(["train-teacher", *common, *args]) == 0
+    out = tmp_path / "student"
+    student = ["--epochs", "2", "--batch-size", "8", "--out-dir", str(out)]
+    distill = ["--teacher", str(teacher / "best.pt"), "--unlabelled", str(unl), *student]
+    assert main(["distill", *common, *distill]) == 0
+    meta = load_artifact(out / "best.pt")["metadata"]["training"]
+    assert meta["unlabelled_tracks"] == 8 and meta["distillation_method"] == "infonce"
+
+    # the codes of the unlabelled tracks: the frozen teacher on their clean input, after the
+    # codes of the labelled train tracks
+    cfg = DistillConfig(
+        data_root=str(tiny_root),
+        teacher=str(teacher / "best.pt"),
+        unlabelled=str(unl),
+        out_dir=str(out),
+        progress=False,
+    )
+    setup = prepare_distillation(cfg, log=lambda _: None)
+    n = len(setup.train_set)
+    assert len(setup.representations) == n + 8
+    model, tmeta = load_teacher(cfg.teacher)
+    tracks = load_split(unl, "train", unlabelled="keep").tracks
+    mods = build_modalities(
+        tracks,
+        unl / "videos",
+        ModalityConfig.from_dict(tmeta["modality_config"]),
+        [t.path for t in tracks],
+        tmp_path / "cache2",
+        False,
+    )
+    alone = compute_teacher_representations(model, mods, progress=False)
+    assert torch.allclose(setup.representations.z[n:], alone.z, atol=1e-5)

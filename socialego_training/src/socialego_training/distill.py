@@ -11,10 +11,16 @@
   change gives a new key, so a stale cache is never reused.
 - ``DistillationLoss``: the callable the student loop calls as
   ``aux_loss(outputs, batch_indices, epoch)``; it looks the teacher outputs up by dataset index.
+- ``MeanTeacherLoss`` (``method = "mean_teacher"``): the control without a teacher, the same
+  InfoNCE against an exponential moving average of the student itself on clean input (Tarvainen &
+  Valpola 2017), so a comparison with ``infonce`` isolates what the teacher knows.
+- ``--unlabelled DIR`` (unlabelled.py): an unlabelled transfer set; supervised loss on the labelled
+  tracks, the distillation loss on both, teacher codes of both computed the same way.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -33,8 +39,10 @@ from tqdm import tqdm
 from socialego_training.modalities import ModalityConfig, build_modalities, file_fingerprint
 from socialego_training.teacher_io import load_teacher
 from socialego_training.train import TrainConfig, load_datasets, train
+from socialego_training.unlabelled import load_unlabelled
 
-METHODS: tuple[str, ...] = ("none", "kd", "infonce")
+METHODS: tuple[str, ...] = ("none", "kd", "infonce", "mean_teacher")
+TEACHER_METHODS: tuple[str, ...] = ("kd", "infonce")  # the methods that need the SocialC3D teacher
 INFONCE_WEIGHT = 0.2
 INFONCE_TEMPERATURE = 0.1
 KD_TEMPERATURE = 6.0
@@ -188,8 +196,11 @@ class DistillationLoss:
         weight: float = INFONCE_WEIGHT,
         temperature: float | None = None,
     ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"unknown distillation method {method!r}; known: {METHODS}")
+        if method not in ("none", *TEACHER_METHODS):
+            raise ValueError(
+                f"unknown distillation method {method!r} for DistillationLoss; known: none, "
+                f"{', '.join(TEACHER_METHODS)} (mean_teacher: MeanTeacherLoss)"
+            )
         if method != "none" and representations is None:
             raise ValueError(f"distillation method {method!r} needs teacher representations")
         self.representations = representations
@@ -215,6 +226,63 @@ class DistillationLoss:
         return self.weight * logit_kd(student_logits, teacher_logits, self.temperature)
 
 
+EMA_DECAY = 0.99
+
+
+class MeanTeacherLoss:
+    """``aux_loss(outputs, batch_indices, epoch)``: weight * InfoNCE(student z, EMA-student z on
+    the clean windows). ``windows`` are the clean windows in the loop's index order (labelled,
+    then unlabelled); ``bind(model)`` is called by ``train`` with the student once it is built.
+
+    The moving average is updated at the start of each call (from the weights the previous step
+    left) and starts from the initial student; it is not kept in ``last.pt``, so a resumed run
+    restarts it.
+    """
+
+    def __init__(
+        self,
+        windows: torch.Tensor,
+        weight: float,
+        temperature: float = INFONCE_TEMPERATURE,
+        decay: float = EMA_DECAY,
+    ) -> None:
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"mean teacher decay must be in [0, 1), got {decay}")
+        self.windows = windows
+        self.weight = float(weight)
+        self.temperature = float(temperature)
+        self.decay = float(decay)
+        self.student: nn.Module | None = None
+        self.ema: nn.Module | None = None
+
+    def bind(self, model: nn.Module) -> None:
+        self.student = model
+        self.ema = copy.deepcopy(model)
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def _update(self) -> None:
+        assert self.student is not None and self.ema is not None
+        for e, s in zip(self.ema.parameters(), self.student.parameters(), strict=True):
+            e.mul_(self.decay).add_(s.detach(), alpha=1.0 - self.decay)
+        for e, s in zip(self.ema.buffers(), self.student.buffers(), strict=True):
+            e.copy_(s)
+
+    def __call__(
+        self, outputs: SocialOutputs, batch_indices: torch.Tensor, epoch: int = 0
+    ) -> torch.Tensor:
+        if self.ema is None:
+            raise RuntimeError("MeanTeacherLoss used before bind(model)")
+        self._update()
+        index = torch.as_tensor(batch_indices, dtype=torch.long).cpu()
+        x = self.windows[index].to(outputs.z.device)
+        with torch.no_grad():
+            self.ema.train()  # batch statistics, like the student's forward pass
+            z_t = self.ema(x).z
+        return self.weight * info_nce(outputs.z, z_t, self.temperature)
+
+
 # ----------------------------------------------------------------------------- the distill run
 
 
@@ -223,13 +291,29 @@ class DistillConfig(TrainConfig):
     """The student's TrainConfig plus the distillation fields."""
 
     teacher: str = field(default="", metadata={"help": "teacher artifact (best.pt)"})
-    method: str = field(default="infonce", metadata={"help": "none | kd | infonce"})
+    method: str = field(
+        default="infonce",
+        metadata={"help": "none | kd | infonce | mean_teacher (control without a teacher)"},
+    )
     distill_weight: float = INFONCE_WEIGHT
     distill_temperature: float = field(
         default=0.0, metadata={"help": "0 = method default (0.1 InfoNCE, 6 KD)"}
     )
+    unlabelled: str = field(
+        default="",
+        metadata={
+            "help": "unlabelled transfer tracks (folder of track files or dataset root): "
+            "distillation loss on them, no supervised loss"
+        },
+    )
+    unlabelled_batch_size: int = field(
+        default=0, metadata={"help": "unlabelled windows added to each step (0 = batch_size)"}
+    )
     cache_dir: str = field(default="", metadata={"help": "default <out>/../cache"})
     videos_dir: str = field(default="", metadata={"help": "default <root>/videos"})
+    unlabelled_videos_dir: str = field(
+        default="", metadata={"help": "videos of the unlabelled tracks (default <DIR>/videos)"}
+    )
 
 
 def distill_defaults() -> dict:
@@ -244,15 +328,45 @@ class DistillSetup:
     summary: dict
     representations: TeacherRepresentations | None
     teacher_meta: dict
+    unlabelled_set: object = None  # PoseWindowDataset with labels -1, or None
 
 
-def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
-    """Load the datasets, the frozen teacher and its (cached) representations of the train set."""
+def _teacher_codes(cfg, teacher, modality_cfg, tracks, videos: Path, cache: Path, log):
+    files = [t.path for t in tracks]
+    mods = build_modalities(tracks, videos, modality_cfg, files, cache, cfg.progress)
+    reps = cached_teacher_representations(teacher, mods, files, cache, progress=cfg.progress)
+    log(
+        f"teacher representations {'loaded from' if reps.from_cache else 'written to'} "
+        f"{cache} (key {reps.key})"
+    )
+    return reps
+
+
+def _concat(a: TeacherRepresentations, b: TeacherRepresentations) -> TeacherRepresentations:
+    parts = {k: torch.cat([v, b.to_dict()[k]]) for k, v in a.to_dict().items()}
+    return TeacherRepresentations(**parts, key=f"{a.key}+{b.key}", from_cache=a.from_cache)
+
+
+def prepare_distillation(cfg, log=print, data=None, unlabelled_set=None) -> DistillSetup:
+    """Load the datasets, the unlabelled transfer set (``cfg.unlabelled``), the frozen teacher and
+    its (cached) representations of the train set followed by those of the unlabelled set."""
     if cfg.method not in METHODS:
         raise ValueError(f"unknown distillation method {cfg.method!r}; known: {METHODS}")
+    if cfg.unlabelled and cfg.method == "none":
+        raise ValueError(
+            f"--unlabelled {cfg.unlabelled}: unlabelled tracks only feed a distillation loss; "
+            "choose --method infonce | kd | mean_teacher"
+        )
     train_set, val_set, summary = data if data is not None else load_datasets(cfg, log)
-    if cfg.method == "none":
-        return DistillSetup(train_set, val_set, summary, None, {})
+    if cfg.unlabelled and unlabelled_set is None:
+        unlabelled_set = load_unlabelled(
+            cfg.unlabelled, train_set.spec, cfg.dataset, cfg.skip_bad, cfg.progress, log
+        )
+        log(f"unlabelled transfer set: {len(unlabelled_set)} tracks from {cfg.unlabelled}")
+    if not cfg.unlabelled:
+        unlabelled_set = None
+    if cfg.method not in TEACHER_METHODS:
+        return DistillSetup(train_set, val_set, summary, None, {}, unlabelled_set)
     if not cfg.teacher:
         raise ValueError(f"--method {cfg.method} needs --teacher (a trained teacher's best.pt)")
     teacher, meta = load_teacher(cfg.teacher)
@@ -265,33 +379,40 @@ def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
         )
     cache = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.out_dir).parent / "cache"
     videos = Path(cfg.videos_dir) if cfg.videos_dir else Path(cfg.data_root) / "videos"
-    files = [t.path for t in train_set.tracks]
-    mods = build_modalities(train_set.tracks, videos, modality_cfg, files, cache, cfg.progress)
-    reps = cached_teacher_representations(teacher, mods, files, cache, progress=cfg.progress)
-    log(
-        f"teacher representations {'loaded from' if reps.from_cache else 'written to'} "
-        f"{cache} (key {reps.key})"
-    )
-    return DistillSetup(train_set, val_set, summary, reps, meta)
+    reps = _teacher_codes(cfg, teacher, modality_cfg, train_set.tracks, videos, cache, log)
+    if unlabelled_set is not None:
+        u_videos = Path(cfg.unlabelled_videos_dir or Path(cfg.unlabelled) / "videos")
+        u_reps = _teacher_codes(
+            cfg, teacher, modality_cfg, unlabelled_set.tracks, u_videos, cache, log
+        )
+        reps = _concat(reps, u_reps)
+    return DistillSetup(train_set, val_set, summary, reps, meta, unlabelled_set)
+
+
+def build_aux_loss(cfg, setup: DistillSetup):
+    """The student loop's ``aux_loss`` for ``cfg.method`` (None for "none")."""
+    temperature = cfg.distill_temperature or None
+    if cfg.method == "none":
+        return None
+    if cfg.method == "mean_teacher":
+        windows = setup.train_set.windows
+        if setup.unlabelled_set is not None:
+            windows = torch.cat([windows, setup.unlabelled_set.windows])
+        return MeanTeacherLoss(windows, cfg.distill_weight, temperature or INFONCE_TEMPERATURE)
+    return DistillationLoss(setup.representations, cfg.method, cfg.distill_weight, temperature)
 
 
 def run_distillation(cfg, log=None, data=None, setup: DistillSetup | None = None):
     """Train the student with ``cfg.method`` distillation; returns the TrainResult."""
     log = log or print
     setup = setup or prepare_distillation(cfg, log, data)
-    aux = None
-    if cfg.method != "none":
-        aux = DistillationLoss(
-            setup.representations,
-            cfg.method,
-            cfg.distill_weight,
-            cfg.distill_temperature or None,
-        )
+    aux = build_aux_loss(cfg, setup)
     extra = {
         "distillation_method": cfg.method,
         "distillation_weight": cfg.distill_weight if aux else 0.0,
         "distillation_temperature": aux.temperature if aux else None,
         "teacher_version": setup.teacher_meta.get("version"),
+        "unlabelled_tracks": len(setup.unlabelled_set) if setup.unlabelled_set else 0,
     }
     return train(
         cfg,
@@ -301,4 +422,6 @@ def run_distillation(cfg, log=None, data=None, setup: DistillSetup | None = None
         data_summary=setup.summary,
         extra_metadata=extra,
         log=log,
+        unlabelled_set=setup.unlabelled_set,
+        unlabelled_batch_size=cfg.unlabelled_batch_size,
     )

@@ -59,7 +59,18 @@ def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
 
 
 def task_loss(outputs: SocialOutputs, labels: torch.Tensor) -> torch.Tensor:
-    """CE_int + CE_att + CE_act."""
+    """CE_int + CE_att + CE_act, the mean over the labelled rows of the batch.
+
+    Rows whose labels are -1 (unlabelled tracks, ``socialego_training.data.UNLABELLED``) add no
+    supervised term; a batch without a labelled row gives a zero that still belongs to the graph.
+    """
+    unlabelled = labels[:, 0] < 0
+    if bool(unlabelled.any()):
+        keep = ~unlabelled
+        if not bool(keep.any()):
+            return outputs.z.sum() * 0.0
+        outputs = SocialOutputs(*(t[keep] for t in outputs))
+        labels = labels[keep]
     return (
         F.cross_entropy(outputs.intent, labels[:, 0])
         + F.cross_entropy(outputs.attitude, labels[:, 1])

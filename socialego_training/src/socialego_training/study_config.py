@@ -5,6 +5,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+UNLABELLED_SUFFIX = "+u"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One study arm, written ``method[+u][@weight]``: ``infonce+u@1`` = InfoNCE distillation
+    with the unlabelled transfer set at weight 1.0; without ``@`` the study's distill_weight."""
+
+    name: str
+    method: str
+    unlabelled: bool
+    weight: float | None
+
+
+def parse_arm(name: str) -> Arm:
+    text, _, weight_text = name.partition("@")
+    unlabelled = text.endswith(UNLABELLED_SUFFIX)
+    method = text[: -len(UNLABELLED_SUFFIX)] if unlabelled else text
+    weight = None
+    if weight_text:
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            raise ValueError(f"study arm {name!r}: the weight after '@' must be a number") from None
+    if method == "none" and (unlabelled or weight is not None):
+        raise ValueError(f"study arm {name!r}: 'none' takes neither '+u' nor a weight")
+    return Arm(name, method, unlabelled, weight)
+
 
 @dataclass
 class StudyConfig:
@@ -29,6 +57,8 @@ class StudyConfig:
     batch_size: int = 96
     lr: float = 0.01
     distill_weight: float = 0.2
+    unlabelled: str = ""  # unlabelled transfer tracks for the arms marked "+u"
+    unlabelled_batch_size: int = 0  # 0 = batch_size
     eval_seed: int = 1234
     threads: int = 1
     device: str = "cpu"

@@ -53,6 +53,7 @@ from socialego_training.loop import (
     step_seed,
     task_loss,
 )
+from socialego_training.unlabelled import unlabelled_batch
 
 __all__ = [
     "MODEL_DEFAULTS",
@@ -294,8 +295,15 @@ def train(
     data_summary: dict[str, Any] | None = None,
     extra_metadata: dict[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
+    unlabelled_set: PoseWindowDataset | None = None,
+    unlabelled_batch_size: int = 0,
 ) -> TrainResult:
-    """Train (or resume) a run in ``cfg.out_dir``; returns the best model and the history."""
+    """Train (or resume) a run in ``cfg.out_dir``; returns the best model and the history.
+
+    ``unlabelled_set`` (labels -1): each step appends ``unlabelled_batch_size`` (default
+    ``batch_size``) of its windows, corrupted like the labelled ones, to the labelled batch; they
+    get no supervised loss, and ``aux_loss`` sees them as indices ``len(train_set) + i``.
+    """
     from tqdm import tqdm
 
     from socialego_training.calibrate import calibrate_artifact, calibrate_model, data_record
@@ -318,6 +326,8 @@ def train(
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, n_action, spec).to(device)
+    if hasattr(aux_loss, "bind"):
+        aux_loss.bind(model)  # a loss whose teacher follows the student (mean teacher)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     windows_x, windows_y = train_set.windows, train_set.labels
 
@@ -333,12 +343,24 @@ def train(
         x = augment_scores(windows_x[index], cfg.score_augment, gen)
         x = corrupt(x, joint_rate, frame_rate, gen).to(device)
         y = windows_y[index].to(device)
+        aux_index = index
+        if unlabelled_set is not None:
+            u_index = unlabelled_batch(
+                len(unlabelled_set), unlabelled_batch_size or cfg.batch_size, cfg.seed, epoch, step
+            )
+            u_gen = torch.Generator().manual_seed(step_seed(cfg.seed, epoch, step) + 1)
+            xu = augment_scores(unlabelled_set.windows[u_index], cfg.score_augment, u_gen)
+            xu = corrupt(xu, joint_rate, frame_rate, u_gen).to(device)
+            x = torch.cat([x, xu])
+            y = torch.cat([y, unlabelled_set.labels[u_index].to(device)])
+            aux_index = torch.cat([index, len(train_set) + u_index])
         outputs = model(x)
         loss = task_loss(outputs, y)
-        aux = aux_loss(outputs, index, epoch) if aux_loss is not None else None
+        aux = aux_loss(outputs, aux_index, epoch) if aux_loss is not None else None
         total = loss + aux if aux is not None else loss
-        n = len(index)
-        predictions = (outputs.intent, outputs.attitude, outputs.action)
+        n = len(index)  # the labelled rows come first
+        predictions = (outputs.intent[:n], outputs.attitude[:n], outputs.action[:n])
+        y = y[:n]
         return total, {
             "loss": float(loss.detach()) * n,
             "aux": float(aux.detach()) * n if aux is not None else 0.0,

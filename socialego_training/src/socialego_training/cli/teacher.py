@@ -90,7 +90,24 @@ def add_study(subparsers) -> None:
         help="full,frame30,joint30,both30,frame60,joint60,both60 (any subset)",
     )
     p.add_argument("--seeds", type=_csv(int), default=d.seeds, help="e.g. 0,1,2")
-    p.add_argument("--methods", type=_csv(str), default=d.methods, help="none,kd,infonce")
+    p.add_argument(
+        "--methods",
+        type=_csv(str),
+        default=d.methods,
+        help="arms method[+u][@weight], method none|kd|infonce|mean_teacher; +u: with the "
+        "unlabelled tracks; @1: distillation weight 1 (e.g. none,infonce+u@1,mean_teacher+u@1)",
+    )
+    p.add_argument(
+        "--unlabelled",
+        default=d.unlabelled,
+        help="unlabelled transfer tracks for the '+u' arms (folder of track files or dataset root)",
+    )
+    p.add_argument(
+        "--unlabelled-batch-size",
+        type=int,
+        default=d.unlabelled_batch_size,
+        help="unlabelled windows added to each step (0 = --batch-size)",
+    )
     p.add_argument("--teacher", default="", help="use this teacher artifact instead of training")
     p.add_argument("--teacher-size", default=d.teacher_size, help="small | full")
     p.add_argument("--teacher-crop", type=int, default=d.teacher_crop, help="0 = size default")
@@ -141,6 +158,8 @@ def run_study_cli(args) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         distill_weight=args.distill_weight,
+        unlabelled=args.unlabelled,
+        unlabelled_batch_size=args.unlabelled_batch_size,
         threads=args.threads,
         device=args.device,
         latency_runs=args.latency_runs,
