@@ -42,7 +42,9 @@ ROBOT_ARGUMENTS: tuple[ParameterArgument, ...] = (
     ParameterArgument(
         "backend", ("pose_node",), "backend", "mediapipe | yolo_onnx | onnx_wholebody"
     ),
-    ParameterArgument("input_type", ("pose_node",), "input_type", "raw | compressed"),
+    ParameterArgument(
+        "input_type", ("pose_node", "annotator_node"), "input_type", "raw | compressed"
+    ),
     ParameterArgument(
         "image_reliability", ("pose_node",), "image_reliability", "best_effort | reliable"
     ),
@@ -52,12 +54,17 @@ ROBOT_ARGUMENTS: tuple[ParameterArgument, ...] = (
     ParameterArgument(
         "wholebody_model_path", ("pose_node",), "wholebody_model_path", "SimCC whole-body .onnx"
     ),
-    ParameterArgument("model_path", ("intent_node",), "model_path", "student artifact (.pt)"),
+    ParameterArgument(
+        "model_path", ("intent_node",), "model_path", "student model (.pt artifact or .onnx)"
+    ),
+    ParameterArgument("runtime", ("intent_node",), "runtime", "auto | torch | onnx (student)"),
 )
 
 # The evaluation launch file's parameter arguments.
 EVAL_ARGUMENTS: tuple[ParameterArgument, ...] = (
-    ParameterArgument("model_path", ("intent_node",), "model_path", "student artifact (.pt)"),
+    ParameterArgument(
+        "model_path", ("intent_node",), "model_path", "student model (.pt artifact or .onnx)"
+    ),
     ParameterArgument(
         "input_type",
         ("pose_node",),

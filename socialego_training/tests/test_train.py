@@ -24,6 +24,10 @@ def small_config(root: Path, out: Path, **changes) -> TrainConfig:
         data_root=str(root),
         epochs=3,
         batch_size=16,
+        min_steps=0,  # exactly `epochs` (the step budget: test_recipe.py)
+        select="best",
+        train_window_hop=0,
+        mirror=0.0,
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,
@@ -135,6 +139,23 @@ def test_artifact_names_the_dataset_and_its_content_hash_never_its_path(
     assert not DATA_LOCATION_FIELDS & meta["training"]["config"].keys()
     text = json.dumps(meta)
     assert str(toy_root.resolve()) not in text and str(toy_root) not in text
+    assert str(tmp_path) not in text  # nor the run folder's: it is recorded by name
+    assert meta["training"]["config"]["out_dir"] == "run"
+
+
+def test_one_validation_window_trains_uncalibrated_and_says_so(tmp_path: Path) -> None:
+    from sego_toydata import write_toy_dataset
+
+    root = write_toy_dataset(
+        tmp_path / "one", {"train": 1, "validation": 1}, splits=("train", "validation")
+    )
+    for extra in sorted((root / "validation").glob("*.json"))[1:]:
+        extra.unlink()
+    lines: list[str] = []
+    cfg = small_config(root, tmp_path / "run", epochs=1, calibration="temperature")
+    result = train(cfg, log=lines.append)
+    assert any("calibration off: 1 validation window(s)" in line for line in lines), lines
+    assert not load_artifact(result.best_path)["metadata"].get("calibration")
 
 
 def test_content_hash_follows_the_content_not_the_location(toy_root: Path, tmp_path: Path):
@@ -156,7 +177,9 @@ def test_content_hash_follows_the_content_not_the_location(toy_root: Path, tmp_p
 
 def test_cli_yaml_config_and_flag_override(toy_root: Path, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"epochs": 5, "batch_size": 16, "progress": False}))
+    config.write_text(
+        yaml.safe_dump({"epochs": 5, "batch_size": 16, "progress": False, "min_steps": 0})
+    )
     out = tmp_path / "cli"
     code = cli_main(
         [
@@ -193,6 +216,8 @@ def test_cli_process_killed_then_resumed(toy_root: Path, tmp_path: Path) -> None
         str(toy_root),
         "--epochs",
         "2",
+        "--min-steps",
+        "0",
         "--batch-size",
         "16",
         "--checkpoint-every",
@@ -221,6 +246,13 @@ def test_packaged_student_config_matches_defaults() -> None:
     cfg = make_config(TrainConfig, load_yaml(str(path)))
     assert cfg.window_spec() == TrainConfig().window_spec()
     assert (cfg.epochs, cfg.batch_size, cfg.lr) == (40, 96, 0.01)
+    defaults = TrainConfig()
+    assert (cfg.min_steps, cfg.select, cfg.average_share, cfg.patience) == (
+        defaults.min_steps,
+        defaults.select,
+        defaults.average_share,
+        defaults.patience,
+    )
 
 
 def test_harper_labels_train_six_action_heads(tmp_path: Path) -> None:

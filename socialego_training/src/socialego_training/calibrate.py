@@ -43,6 +43,7 @@ from socialego_training.evaluate import DEFAULT_EVAL_SEED, predict_dataset
 
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 VECTOR_L2 = 1e-3
+MIN_CALIBRATION_SAMPLES = 2  # windows a calibration needs to be fitted at all
 
 
 def _nll(log_p: np.ndarray, labels: np.ndarray) -> float:
@@ -110,8 +111,11 @@ def fit_calibration(
     if method not in FITTERS:
         raise ValueError(f"calibration method {method!r} is unknown; known: {METHODS}")
     labels = np.asarray(labels)
-    if len(labels) < 2:
-        raise ValueError(f"calibration needs at least 2 samples to fit on, got {len(labels)}")
+    if len(labels) < MIN_CALIBRATION_SAMPLES:
+        raise ValueError(
+            f"calibration needs at least {MIN_CALIBRATION_SAMPLES} samples to fit on, "
+            f"got {len(labels)}"
+        )
     tasks = {task: FITTERS[method](logits[task], labels[:, i]) for i, task in enumerate(TASKS)}
     record = {"method": method, "n": int(len(labels)), **(fitted_on or {})}
     calibration = Calibration(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import yaml
@@ -20,6 +20,15 @@ C = TypeVar("C")
 # Config fields that say where the training data lies on this machine. A model artifact leaves
 # them out: its training_data records the dataset's name and content hash instead.
 DATA_LOCATION_FIELDS: tuple[str, ...] = ("data_root", "videos_dir", "cache_dir")
+# Paths of the training machine an artifact records by their last part only (run folder, model
+# fine-tuned from, teacher, unlabelled set): which, not where.
+NAMED_PATH_FIELDS: tuple[str, ...] = (
+    "out_dir",
+    "init_from",
+    "teacher",
+    "unlabelled",
+    "unlabelled_videos_dir",
+)
 
 
 def _flag(name: str) -> str:
@@ -121,8 +130,13 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 def artifact_config(config: Any) -> dict[str, Any]:
-    """``config_to_dict`` without the data-location fields: the config a model artifact records."""
-    return {k: v for k, v in config_to_dict(config).items() if k not in DATA_LOCATION_FIELDS}
+    """``config_to_dict`` without the data-location fields and with paths reduced to their last
+    part: the config a model artifact records (no path of the training machine)."""
+    return {
+        k: PurePath(v).name if k in NAMED_PATH_FIELDS and isinstance(v, str) and v else v
+        for k, v in config_to_dict(config).items()
+        if k not in DATA_LOCATION_FIELDS
+    }
 
 
 def save_yaml(config: Any, path: str | Path) -> None:

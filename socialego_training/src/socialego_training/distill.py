@@ -288,8 +288,13 @@ class MeanTeacherLoss:
 
 @dataclass
 class DistillConfig(TrainConfig):
-    """The student's TrainConfig plus the distillation fields."""
+    """The student's TrainConfig plus the distillation fields. Distillation keeps the method's
+    fixed schedule (no step budget, best validation epoch), so the study's arms compare alike."""
 
+    min_steps: int = field(default=0, metadata={"help": "optimiser-step budget (0 = off)"})
+    select: str = field(default="best", metadata={"help": "best | last | swa | auto"})
+    train_window_hop: int = field(default=0, metadata={"help": "must be 0 (one window a track)"})
+    mirror: float = field(default=0.0, metadata={"help": "share of training windows mirrored"})
     teacher: str = field(default="", metadata={"help": "teacher artifact (best.pt)"})
     method: str = field(
         default="infonce",
@@ -356,6 +361,11 @@ def prepare_distillation(cfg, log=print, data=None, unlabelled_set=None) -> Dist
         raise ValueError(
             f"--unlabelled {cfg.unlabelled}: unlabelled tracks only feed a distillation loss; "
             "choose --method infonce | kd | mean_teacher"
+        )
+    if cfg.method != "none" and cfg.train_window_hop != 0:
+        raise ValueError(
+            "--train-window-hop must be 0 for distillation: the teacher's representations are "
+            "one per track"
         )
     train_set, val_set, summary = data if data is not None else load_datasets(cfg, log)
     if cfg.unlabelled and unlabelled_set is None:
