@@ -87,3 +87,14 @@ def test_checker_on_a_known_page(tmp_path: Path) -> None:
     )
     assert heading_slugs(page) == {"setup-scriptssetupsh-step-1", "notes", "notes-1"}
     assert relative_links(page) == ["other.md#x", "img.png", "table.md"]
+
+
+def test_readme_consumer_example_is_the_tested_file() -> None:
+    """The README's "use it in your node" code is docs/examples/intent_listener.py verbatim,
+    the file tests/test_intent_listener.py runs, so the two can never drift apart."""
+    example = (REPO_ROOT / "docs" / "examples" / "intent_listener.py").read_text(encoding="utf-8")
+    readme = PARSER.parse((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    blocks = [t.content for t in readme if t.type == "fence" and t.info.strip() == "python"]
+    assert example in blocks, (
+        "README's python example differs from docs/examples/intent_listener.py"
+    )
