@@ -29,6 +29,7 @@ from torch import nn
 from socialego_core.calibration import Calibration
 from socialego_core.labels import TASKS
 from socialego_core.predictor_base import ArtifactError, PredictorBase, WindowForward
+from socialego_core.probabilities import class_probabilities
 
 FORMAT = "socialego-model"
 FORMAT_VERSION = 1
@@ -247,20 +248,3 @@ class StudentPredictor(PredictorBase):
         if not supports_cached_forward(self.model):
             return None
         return CachedStudentForward(self.model, calibration=self.calibration)
-
-
-def class_probabilities(
-    logits: Mapping[str, torch.Tensor], calibration: Calibration
-) -> dict[str, np.ndarray]:
-    """{task: (B, C) logits} -> {task: (B, C) float32 probabilities}: the artifact's calibration
-    applied, torch's softmax for a task without one (older artifacts: as always).
-
-    The one place logits become published probabilities: ``StudentPredictor.predict`` and the
-    runtime's ``fast_forward.CachedStudentForward`` both call it."""
-    out = {}
-    for task, value in logits.items():
-        if task in calibration.tasks:
-            out[task] = calibration.apply(task, value.detach().float().cpu().numpy())
-        else:
-            out[task] = torch.softmax(value, dim=1).cpu().numpy()
-    return out

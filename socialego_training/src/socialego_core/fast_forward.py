@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from socialego_core.artifact import class_probabilities
 from socialego_core.calibration import Calibration
 from socialego_core.labels import TASKS
+from socialego_core.probabilities import class_probabilities
 
 
 def supports_cached_forward(model: nn.Module) -> bool:
@@ -42,7 +42,7 @@ def supports_cached_forward(model: nn.Module) -> bool:
 
 class CachedStudentForward:
     """(B, T, J, C) float32 windows -> class probabilities, reusing frame projections;
-    calibrated with ``calibration`` (the artifact's) through ``artifact.class_probabilities``,
+    calibrated with ``calibration`` (the artifact's) through ``probabilities.class_probabilities``,
     the function ``StudentPredictor.predict`` uses.
 
     ``max_cached_frames`` bounds memory (1024 frames: 4 MB): when full, the cache keeps only

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from socialego_core.artifact import class_probabilities
 from socialego_core.calibration import Calibration
 from socialego_core.corruption import CORRUPTION_SETTINGS, SETTING_TITLES, corrupt
 from socialego_core.labels import TASKS, LabelTable
+from socialego_core.probabilities import class_probabilities
 from torch import nn
 
 from socialego_training.calibration_metrics import write_calibration_report
