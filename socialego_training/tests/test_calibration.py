@@ -70,6 +70,7 @@ def calibrated_run(tmp_path_factory) -> tuple[Path, Path]:
     cfg = TrainConfig(
         data_root=str(root),
         epochs=3,
+        min_steps=0,
         batch_size=16,
         out_dir=str(base / "run"),
         progress=False,

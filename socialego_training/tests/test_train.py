@@ -24,6 +24,8 @@ def small_config(root: Path, out: Path, **changes) -> TrainConfig:
         data_root=str(root),
         epochs=3,
         batch_size=16,
+        min_steps=0,  # exactly `epochs` (the step budget: test_recipe.py)
+        select="best",
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,
@@ -156,7 +158,9 @@ def test_content_hash_follows_the_content_not_the_location(toy_root: Path, tmp_p
 
 def test_cli_yaml_config_and_flag_override(toy_root: Path, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"epochs": 5, "batch_size": 16, "progress": False}))
+    config.write_text(
+        yaml.safe_dump({"epochs": 5, "batch_size": 16, "progress": False, "min_steps": 0})
+    )
     out = tmp_path / "cli"
     code = cli_main(
         [
@@ -193,6 +197,8 @@ def test_cli_process_killed_then_resumed(toy_root: Path, tmp_path: Path) -> None
         str(toy_root),
         "--epochs",
         "2",
+        "--min-steps",
+        "0",
         "--batch-size",
         "16",
         "--checkpoint-every",
@@ -221,6 +227,13 @@ def test_packaged_student_config_matches_defaults() -> None:
     cfg = make_config(TrainConfig, load_yaml(str(path)))
     assert cfg.window_spec() == TrainConfig().window_spec()
     assert (cfg.epochs, cfg.batch_size, cfg.lr) == (40, 96, 0.01)
+    defaults = TrainConfig()
+    assert (cfg.min_steps, cfg.select, cfg.average_share, cfg.patience) == (
+        defaults.min_steps,
+        defaults.select,
+        defaults.average_share,
+        defaults.patience,
+    )
 
 
 def test_harper_labels_train_six_action_heads(tmp_path: Path) -> None:

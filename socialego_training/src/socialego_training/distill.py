@@ -220,8 +220,11 @@ class DistillationLoss:
 
 @dataclass
 class DistillConfig(TrainConfig):
-    """The student's TrainConfig plus the distillation fields."""
+    """The student's TrainConfig plus the distillation fields. Distillation keeps the method's
+    fixed schedule (no step budget, best validation epoch), so the study's arms compare alike."""
 
+    min_steps: int = field(default=0, metadata={"help": "optimiser-step budget (0 = off)"})
+    select: str = field(default="best", metadata={"help": "best | last | swa | auto"})
     teacher: str = field(default="", metadata={"help": "teacher artifact (best.pt)"})
     method: str = field(default="infonce", metadata={"help": "none | kd | infonce"})
     distill_weight: float = INFONCE_WEIGHT

@@ -44,14 +44,24 @@ def step_seed(seed: int, epoch: int, step: int) -> int:
     return (seed * 1_000_003 + epoch) * 1_000_003 + step
 
 
+def split_batches(items: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """``items`` cut into batches of ``batch_size``; a final batch of one joins the batch before
+    it (BatchNorm in train mode cannot normalise a single sample), so every item is used and any
+    dataset size trains. A dataset of one sample stays one batch of one."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batches = list(items.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        tail = batches.pop()
+        batches[-1] = torch.cat([batches[-1], tail])
+    return batches
+
+
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
-    """The epoch's shuffled index batches; a final batch of one is dropped (BatchNorm needs 2)."""
+    """The epoch's shuffled index batches (``split_batches``: no final batch of one)."""
     gen = torch.Generator().manual_seed(step_seed(seed, epoch, -1))
     order = torch.randperm(n, generator=gen)
-    batches = list(order.split(batch_size))
-    if len(batches) > 1 and len(batches[-1]) < 2:
-        batches.pop()
-    return batches
+    return split_batches(order, batch_size)
 
 
 def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
@@ -115,13 +125,26 @@ def fit(
     task: TrainingTask,
     run_dir: Path,
     log: Callable[[str], None],
+    select: str = "best",
+    average_from: int = 0,
+    patience: int = 0,
 ) -> dict[str, Any]:
     """Train (or resume) ``model`` for ``cfg.epochs`` epochs in ``run_dir``; returns the final
     loop state (``history``, ``best``, ``global_step``, ``train_seconds``, ``train_windows``).
 
     ``cfg`` supplies epochs, batch_size, lr, seed, checkpoint_every, resume, progress, max_steps
-    (and is saved as config.yaml / in last.pt).
+    (and is saved as config.yaml / in last.pt). The weights saved as ``best.pt``: ``select``
+    ``best`` (best validation epoch), ``last`` (the final epoch) or ``swa`` (the mean of the
+    weights after epochs ``average_from``..``cfg.epochs``, validated and saved at the end; the
+    running mean is part of ``last.pt``). ``patience`` > 0 stops after that many epochs without
+    a better validation epoch (``select best`` only).
     """
+    if select not in ("best", "last", "swa"):
+        raise ValueError(f"select {select!r} is unknown; known: best, last, swa")
+    if select == "swa" and not 1 <= average_from <= cfg.epochs:
+        raise ValueError(f"swa needs 1 <= average_from <= epochs, got {average_from}")
+    if patience and select != "best":
+        raise ValueError(f"patience (early stopping) needs select best, not {select}")
     from tqdm import tqdm
 
     steps_per_epoch = len(epoch_batches(n_train, cfg.batch_size, cfg.seed, 0))
@@ -149,11 +172,15 @@ def fit(
             "stats": task.new_stats(),
             "train_seconds": 0.0,
             "train_windows": 0,
+            "average": None,
+            "stopped_early": False,
         }
         save_yaml(cfg, run_dir / "config.yaml")
     # checkpoints of teacher runs written before the loop was shared have no speed counters
     state.setdefault("train_seconds", 0.0)
     state.setdefault("train_windows", 0)
+    state.setdefault("average", None)
+    state.setdefault("stopped_early", False)
 
     def checkpoint() -> None:
         save_checkpoint(
@@ -167,6 +194,8 @@ def fit(
         )
 
     for epoch in range(state["epoch"], cfg.epochs):
+        if state["stopped_early"]:
+            break
         batches = epoch_batches(n_train, cfg.batch_size, cfg.seed, epoch)
         stats = state["stats"]
         model.train()
@@ -215,13 +244,18 @@ def fit(
             row["train_windows_per_s"] = state["train_windows"] / max(state["train_seconds"], 1e-9)
         state["history"].append(row)
         best = state["best"]
-        improved = best is None or (val_metrics["mean_acc"], -val_loss) > (
-            best["mean_acc"],
-            -best["val_loss"],
-        )
+        if select == "best":
+            improved = best is None or (val_metrics["mean_acc"], -val_loss) > (
+                best["mean_acc"],
+                -best["val_loss"],
+            )
+        else:
+            improved = select == "last" and epoch + 1 == cfg.epochs
         if improved:
             state["best"] = {"epoch": epoch + 1, "val_loss": val_loss, **val_metrics}
             task.save_best(epoch + 1, state["best"], run_dir / BEST)
+        if select == "swa" and epoch + 1 >= average_from:
+            state["average"] = running_mean(state["average"], model)
         log(
             f"{task.name}epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  "
             f"val loss {val_loss:.3f}  val acc int/att/act "
@@ -231,6 +265,39 @@ def fit(
         state["epoch"] = epoch + 1
         state["step"] = 0
         state["stats"] = task.new_stats()
+        if patience and epoch + 1 - state["best"]["epoch"] >= patience and epoch + 1 < cfg.epochs:
+            state["stopped_early"] = True
+            log(
+                f"{task.name}early stop after epoch {epoch + 1}: no better validation epoch in "
+                f"{patience} epochs (best: epoch {state['best']['epoch']})"
+            )
         write_history(run_dir, state["history"])
         checkpoint()
+    if select == "swa" and state["best"] is None:
+        # the averaged weights, validated (BatchNorm recomputed by evaluate when the task does)
+        model.load_state_dict(state["average"]["weights"])
+        val_loss, val_metrics = task.evaluate()
+        state["best"] = {"epoch": cfg.epochs, "val_loss": val_loss, **val_metrics}
+        task.save_best(cfg.epochs, state["best"], run_dir / BEST)
+        log(
+            f"{task.name}average of epochs {average_from}-{cfg.epochs}  val loss {val_loss:.3f}  "
+            "val acc int/att/act " + "/".join(f"{val_metrics[f'{t}_acc']:.3f}" for t in TASKS)
+        )
+        checkpoint()
     return state
+
+
+def running_mean(average: dict[str, Any] | None, model: nn.Module) -> dict[str, Any]:
+    """The running mean of the model's floating-point weights and buffers over the epochs seen
+    (integer buffers, e.g. BatchNorm's batch counter, are taken from the latest epoch)."""
+    current = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+    if average is None:
+        return {"count": 1, "weights": current}
+    count = average["count"] + 1
+    weights = average["weights"]
+    for key, value in current.items():
+        if value.is_floating_point():
+            weights[key] += (value - weights[key]) / count
+        else:
+            weights[key] = value
+    return {"count": count, "weights": weights}

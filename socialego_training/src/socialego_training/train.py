@@ -15,7 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,20 @@ from socialego_training.data import (
     summarise,
 )
 from socialego_training.datasets import PoseWindowDataset
+from socialego_training.finetune import load_init_model
 from socialego_training.loop import (
     TrainingInterrupted,  # raised by train(); callers catch it from here
     TrainingTask,
     cosine_lr,  # re-exported (lived here before the loop was shared)
     epoch_batches,  # re-exported
     fit,
+    split_batches,
     start_run,
     step_seed,
     task_loss,
 )
+from socialego_training.recipe import Schedule, plan_schedule
+from socialego_training.train_config import MODEL_DEFAULTS, RESUME_KEYS, TrainConfig
 
 __all__ = [
     "MODEL_DEFAULTS",
@@ -72,106 +76,6 @@ __all__ = [
 
 AuxLoss = Callable[[SocialOutputs, torch.Tensor, int], torch.Tensor]
 
-# Settings a resumed run must share with the run that wrote its last.pt.
-RESUME_KEYS: tuple[str, ...] = (
-    "data_root",
-    "model",
-    "epochs",
-    "batch_size",
-    "lr",
-    "seed",
-    "joint_rate",
-    "frame_rate",
-    "window_length",
-    "joints",
-    "dataset",
-)
-
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "SocialEgoMobile": {"length": 10, "joints": tuple(range(17)), "normalisation": "centered"},
-    "SocialEgoNet": {"length": 30, "joints": tuple(range(133)), "normalisation": "signed"},
-}
-
-
-@dataclass
-class TrainConfig:
-    """Student training settings; defaults: method.md section 5, training without a teacher."""
-
-    data_root: str = field(default="", metadata={"help": "JPL-Social-schema dataset root"})
-    dataset: str = field(default="jpl_social", metadata={"help": "jpl_social | harper"})
-    train_split: str = "train"
-    val_split: str = "validation"
-    val_fraction: float = field(
-        default=0.15, metadata={"help": "share of train held out when val_split is missing"}
-    )
-    skip_bad: bool = field(default=False, metadata={"help": "skip (and list) broken files"})
-    model: str = field(default="SocialEgoMobile", metadata={"help": "SocialEgoMobile|SocialEgoNet"})
-    window_length: int | None = field(default=None, metadata={"help": "T (model default)"})
-    window_stride: int = 1
-    joints: tuple[int, ...] | None = field(
-        default=None, metadata={"help": "joint indices, e.g. 0-16 (model default)"}
-    )
-    normalisation: str | None = field(default=None, metadata={"help": "centered | signed"})
-    source_fps: float | None = field(
-        default=None, metadata={"help": "frame rate of the data (default: dataset.json fps or 30)"}
-    )
-    epochs: int = 40
-    batch_size: int = 96
-    lr: float = 0.01
-    weight_decay: float = 0.0
-    joint_rate: float = field(default=0.0, metadata={"help": "joint corruption rate"})
-    frame_rate: float = field(default=0.0, metadata={"help": "frame corruption rate"})
-    corruption_warmup_epochs: int = field(
-        default=0, metadata={"help": "linear ramp of the corruption rates (epochs)"}
-    )
-    score_augment: float = field(
-        default=0.0,
-        metadata={
-            "help": "share of training windows whose keypoint scores are re-calibrated "
-            "(robustness to another pose estimator's confidences)"
-        },
-    )
-    recompute_bn: bool = field(
-        default=True,
-        metadata={
-            "help": "recompute BatchNorm statistics over the training windows before each "
-            "validation and export (the running averages lag the weights at Adam lr 0.01)"
-        },
-    )
-    calibration: str = field(
-        default="temperature",
-        metadata={
-            "help": "probability calibration fitted on the validation split after training and "
-            "stored in best.pt: temperature | vector | isotonic | none"
-        },
-    )
-    eval_corruption_seed: int = 1234
-    seed: int = 0
-    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda[:N]"})
-    threads: int = field(
-        default=1,
-        metadata={"help": "torch CPU threads (0 = torch default; 1 is fastest on a busy CPU)"},
-    )
-    out_dir: str = "runs/student"
-    checkpoint_every: int = field(default=20, metadata={"help": "steps between resume points"})
-    resume: bool = field(default=True, metadata={"help": "resume from out_dir/last.pt"})
-    progress: bool = True
-    max_steps: int = field(
-        default=0, metadata={"help": "stop after this many steps, without saving (kill test)"}
-    )
-
-    def window_spec(self, dataset_fps: float | None = None) -> WindowSpec:
-        if self.model not in MODEL_DEFAULTS:
-            raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_DEFAULTS)}")
-        defaults = MODEL_DEFAULTS[self.model]
-        return WindowSpec(
-            length=self.window_length or defaults["length"],
-            stride=self.window_stride,
-            joints=tuple(self.joints) if self.joints else defaults["joints"],
-            normalisation=self.normalisation or defaults["normalisation"],
-            source_fps=float(self.source_fps or dataset_fps or 30.0),
-        )
-
 
 @dataclass
 class TrainResult:
@@ -183,6 +87,7 @@ class TrainResult:
     model: nn.Module
     wall_time_s: float
     train_windows_per_s: float
+    schedule: Schedule | None = None  # the recipe: epochs, steps, selection and why
 
 
 def build_model(name: str, n_action: int, spec: WindowSpec) -> nn.Module:
@@ -316,8 +221,29 @@ def train(
     labels_table = get_label_table(cfg.dataset)
     n_action = labels_table.num_classes("action")
 
+    schedule = plan_schedule(
+        tracks=len(train_set.tracks),
+        windows=len(train_set),
+        validation_windows=len(val_set),
+        batch_size=cfg.batch_size,
+        epochs=cfg.epochs,
+        min_steps=cfg.min_steps,
+        select=cfg.select,
+        average_share=cfg.average_share,
+    )
+    log(f"recipe: {schedule.message()}")
+    planned = config_with(cfg, epochs=schedule.epochs)  # what the loop runs (and resumes)
+
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, n_action, spec).to(device)
+    init_record = None
+    if cfg.init_from:
+        model, init_record = load_init_model(
+            cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
+        )
+        model = model.to(device)
+        log(f"fine-tuning from {cfg.init_from} (version {init_record['version']})")
+    else:
+        model = build_model(cfg.model, n_action, spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     windows_x, windows_y = train_set.windows, train_set.labels
 
@@ -369,8 +295,7 @@ def train(
         # them at the final corruption rates (those of validation), with a fixed generator.
         if not bn_batches:
             gen = torch.Generator().manual_seed(cfg.eval_corruption_seed + 1)
-            for start in range(0, len(windows_x), cfg.batch_size):
-                x = windows_x[start : start + cfg.batch_size]
+            for x in split_batches(windows_x, cfg.batch_size):
                 x = augment_scores(x, cfg.score_augment, gen)
                 bn_batches.append(corrupt(x, cfg.joint_rate, cfg.frame_rate, gen))
         update_bn(bn_batches, model, device=device)
@@ -393,8 +318,11 @@ def train(
             data_summary=data_summary,
             metrics={"validation": best},
             training={
-                "config": artifact_config(cfg),
+                "config": artifact_config(planned),  # epochs: as run (recipe: why)
                 "epoch": epoch,
+                "recipe": schedule.to_dict(),
+                "selection": schedule.selection(epoch),
+                "init_from": init_record,
                 "distillation": aux_loss is not None,
                 **(extra_metadata or {}),
             },
@@ -410,7 +338,18 @@ def train(
         log_speed=True,
     )
     wall_start = time.perf_counter()
-    state = fit(cfg, model, optimizer, len(train_set), task, run_dir, log)
+    state = fit(
+        planned,
+        model,
+        optimizer,
+        len(train_set),
+        task,
+        run_dir,
+        log,
+        select=schedule.select,
+        average_from=schedule.average_from,
+        patience=cfg.patience,
+    )
 
     best_state = state["best"]
     best_model = load_model(run_dir / BEST)
@@ -433,6 +372,7 @@ def train(
         model=best_model,
         wall_time_s=time.perf_counter() - wall_start,
         train_windows_per_s=state["train_windows"] / max(state["train_seconds"], 1e-9),
+        schedule=schedule,
     )
     summary = {
         "best_epoch": result.best_epoch,
@@ -440,8 +380,11 @@ def train(
         "train_windows_per_s": result.train_windows_per_s,
         "train_seconds": state["train_seconds"],
         "wall_time_s_this_process": result.wall_time_s,
-        "epochs": cfg.epochs,
+        "epochs": schedule.epochs,
         "steps": state["global_step"],
+        "recipe": schedule.to_dict(),
+        "selection": schedule.selection(result.best_epoch),
+        "stopped_early": state["stopped_early"],
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return result

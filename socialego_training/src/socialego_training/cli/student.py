@@ -58,7 +58,14 @@ def add_train(subparsers) -> None:
     from socialego_training.train import TrainConfig
 
     help = "train the student (or SocialEgoNet) without a teacher"
-    add_config_command(subparsers, "train", help, TrainConfig, run_train)
+    p = add_config_command(subparsers, "train", help, TrainConfig, run_train)
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="instead of one model: K-fold cross-validation grouped by video over the train "
+        "(+ validation) tracks; cv.md / cv.json in --out-dir",
+    )
 
 
 def run_train(args) -> int:
@@ -66,6 +73,12 @@ def run_train(args) -> int:
     from socialego_training.train import TrainConfig, train
 
     cfg = config_from_args(TrainConfig, args)
+    if args.folds:
+        from socialego_training.crossval import cross_validate
+
+        cross_validate(cfg, args.folds)
+        print((Path(cfg.out_dir) / "cv.md").read_text())
+        return 0
     result = run_resumable(train, cfg)
     if result is None:
         return INTERRUPTED_EXIT
@@ -259,6 +272,7 @@ def run_bench(args) -> int:
             TrainConfig(
                 data_root=args.train_data,
                 epochs=args.epochs,
+                min_steps=0,  # exactly --epochs: the timing is per epoch count
                 out_dir=args.out,
                 threads=args.threads,
                 device="cpu",

@@ -1,0 +1,144 @@
+"""The training recipe sized by the data: how many epochs, and how the exported epoch is chosen.
+
+A fixed epoch count trains a small dataset for few optimiser steps (40 epochs of 360 tracks at
+batch 96 are 160 steps, too few for the student), so the number of epochs follows an
+optimiser-step budget: at least ``epochs``, and as many more as ``min_steps`` needs. On a large
+set the budget is already met and nothing changes.
+
+Picking the best epoch on a validation split of a few dozen tracks is noisy (it moves test
+accuracy by several points between seeds), so ``select`` chooses how the exported weights are
+taken: ``best`` (best mean validation accuracy), ``last`` (the final epoch of the cosine
+schedule), ``swa`` (the average of the weights at the end of the last epochs, with BatchNorm
+statistics recomputed) or ``auto`` (``best`` when the validation split has at least
+``AUTO_BEST_MIN_VALIDATION`` windows, ``swa`` below that).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SELECTIONS: tuple[str, ...] = ("auto", "best", "last", "swa")
+# validation windows from which the best epoch is a trustworthy choice (``select auto``)
+AUTO_BEST_MIN_VALIDATION = 200
+
+
+def steps_per_epoch(n_windows: int, batch_size: int) -> int:
+    """Optimiser steps of one epoch (``loop.split_batches``: a final batch of one joins the
+    batch before it)."""
+    if n_windows < 1:
+        raise ValueError("no training windows")
+    if batch_size < 2:
+        raise ValueError(
+            f"batch_size must be at least 2 (BatchNorm normalises over the batch), got {batch_size}"
+        )
+    full, rest = divmod(n_windows, batch_size)
+    return max(1, full + (1 if rest >= 2 else 0))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The recipe chosen for one dataset (stored in the artifact's ``training.recipe``)."""
+
+    tracks: int
+    windows: int
+    validation_windows: int
+    batch_size: int
+    steps_per_epoch: int
+    epochs: int
+    total_steps: int
+    select: str  # best | last | swa (never auto)
+    average_from: int  # first epoch (1-based) averaged by swa; 0 otherwise
+    reason: str
+
+    def message(self) -> str:
+        return (
+            f"{self.tracks} tracks, {self.windows} windows, batch {self.batch_size} -> "
+            f"{self.epochs} epochs, {self.total_steps} steps, because {self.reason}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def selection(self, epoch: int) -> dict[str, Any]:
+        """How the exported weights were chosen, for the artifact's ``training.selection``."""
+        if self.select == "swa":
+            return {
+                "method": "swa",
+                "epochs": [self.average_from, self.epochs],
+                "how": f"average of the weights after epochs {self.average_from}-{self.epochs} "
+                "of the cosine schedule, BatchNorm statistics recomputed on the training windows",
+            }
+        if self.select == "last":
+            return {"method": "last", "epoch": epoch, "how": "final epoch of the schedule"}
+        return {
+            "method": "best",
+            "epoch": epoch,
+            "how": f"best mean validation accuracy (ties: lower loss) on "
+            f"{self.validation_windows} validation windows",
+        }
+
+
+def plan_schedule(
+    tracks: int,
+    windows: int,
+    validation_windows: int,
+    batch_size: int,
+    epochs: int,
+    min_steps: int,
+    select: str = "auto",
+    average_share: float = 0.25,
+) -> Schedule:
+    """The epochs (at least ``epochs``, more until ``min_steps`` optimiser steps) and the
+    selection for a training set of ``windows`` windows."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if min_steps < 0:
+        raise ValueError(f"min_steps must be 0 (off) or more, got {min_steps}")
+    if select not in SELECTIONS:
+        raise ValueError(f"select {select!r} is unknown; known: {', '.join(SELECTIONS)}")
+    if not 0.0 < average_share <= 1.0:
+        raise ValueError(f"average_share must be in (0, 1], got {average_share}")
+    per_epoch = steps_per_epoch(windows, batch_size)
+    planned = epochs * per_epoch
+    if min_steps and planned < min_steps:
+        total_epochs = math.ceil(min_steps / per_epoch)
+        reason = (
+            f"{epochs} epochs of {per_epoch} steps would be only {planned} steps, under the "
+            f"budget of min_steps {min_steps}"
+        )
+    else:
+        total_epochs = epochs
+        reason = (
+            f"{epochs} epochs of {per_epoch} steps ({planned}) meet min_steps {min_steps}"
+            if min_steps
+            else f"epochs {epochs} as given (min_steps 0: no step budget)"
+        )
+    chosen = select
+    if select == "auto":
+        chosen = "best" if validation_windows >= AUTO_BEST_MIN_VALIDATION else "swa"
+        compare = ">=" if chosen == "best" else "<"
+        reason += (
+            f"; select auto -> {chosen} ({validation_windows} validation windows {compare} "
+            f"{AUTO_BEST_MIN_VALIDATION})"
+        )
+    else:
+        reason += f"; select {chosen}"
+    average_from = 0
+    if chosen == "swa":
+        averaged = max(1, math.ceil(average_share * total_epochs))
+        average_from = total_epochs - averaged + 1
+        reason += f" (weights of epochs {average_from}-{total_epochs} averaged)"
+    return Schedule(
+        tracks=tracks,
+        windows=windows,
+        validation_windows=validation_windows,
+        batch_size=batch_size,
+        steps_per_epoch=per_epoch,
+        epochs=total_epochs,
+        total_steps=total_epochs * per_epoch,
+        select=chosen,
+        average_from=average_from,
+        reason=reason,
+    )

@@ -1,0 +1,171 @@
+"""The training recipe: any dataset size trains, epochs from a step budget, how the exported
+weights are chosen (best / last / swa, early stopping), all recorded in the artifact."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from socialego_core.artifact import load_artifact
+from socialego_training.loop import epoch_batches, running_mean, split_batches
+from socialego_training.recipe import plan_schedule, steps_per_epoch
+from socialego_training.train import TrainConfig, TrainingInterrupted, train
+
+
+def config(root: Path, out: Path, **changes) -> TrainConfig:
+    base = dict(
+        data_root=str(root),
+        epochs=2,
+        batch_size=16,
+        min_steps=0,
+        out_dir=str(out),
+        progress=False,
+        checkpoint_every=2,
+        device="cpu",
+        calibration="none",
+    )
+    base.update(changes)
+    return TrainConfig(**base)
+
+
+def add_train_tracks(root: Path, n: int) -> None:
+    import numpy as np
+    from sego_toydata import toy_track
+
+    rng = np.random.default_rng(7)
+    for i in range(n):
+        track = toy_track(i % 10, rng, f"extra_{i}", i)
+        (root / "train" / f"extra_{i}.json").write_text(json.dumps(track))
+
+
+def test_split_batches_folds_a_final_batch_of_one_and_keeps_every_sample() -> None:
+    for n, batch in ((61, 30), (97, 96), (3, 2), (1, 96), (60, 30), (31, 10)):
+        batches = split_batches(torch.arange(n), batch)
+        assert sorted(torch.cat(batches).tolist()) == list(range(n))
+        assert n == 1 or min(len(b) for b in batches) >= 2
+        assert len(batches) == steps_per_epoch(n, batch)
+    with pytest.raises(ValueError, match="batch_size must be at least 2"):
+        steps_per_epoch(10, 1)
+    assert [len(b) for b in split_batches(torch.arange(61), 30)] == [30, 31]
+    order = epoch_batches(97, 96, seed=0, epoch=3)
+    assert [len(b) for b in order] == [97]
+    assert sorted(torch.cat(order).tolist()) == list(range(97))
+
+
+def test_training_set_leaving_a_batch_of_one_trains(tmp_path: Path) -> None:
+    """61 training tracks at batch 30 (the issue's reproduction): BatchNorm used to get a
+    batch of one (ValueError) in the statistics recompute."""
+    from sego_toydata import write_toy_dataset
+
+    root = write_toy_dataset(tmp_path / "toy", {"train": 6, "validation": 1, "test": 1})
+    add_train_tracks(root, 1)
+    result = train(config(root, tmp_path / "run", epochs=1, batch_size=30), log=lambda _: None)
+    meta = load_artifact(result.best_path)["metadata"]
+    assert meta["training_data"]["train"]["tracks"] == 61
+    assert result.history[0]["train_windows_per_s"] > 0
+    assert result.schedule.steps_per_epoch == 2
+
+
+def test_schedule_follows_the_step_budget_and_the_validation_size() -> None:
+    # the issue's dataset: 360 training tracks, 4 steps an epoch
+    small = plan_schedule(360, 360, 48, 96, epochs=40, min_steps=750)
+    assert (small.steps_per_epoch, small.epochs, small.total_steps) == (4, 188, 752)
+    assert small.select == "swa" and small.average_from == 142
+    assert small.message().startswith("360 tracks, 360 windows, batch 96 -> 188 epochs, 752 steps")
+    assert "under the budget" in small.reason and "48 validation windows < 200" in small.reason
+    # the shipped model's data (1800 training, 300 validation tracks): its recipe is unchanged
+    shipped = plan_schedule(1800, 1800, 300, 96, epochs=40, min_steps=TrainConfig().min_steps)
+    assert (shipped.epochs, shipped.total_steps, shipped.select) == (40, 760, "best")
+    exact = plan_schedule(360, 360, 48, 96, epochs=40, min_steps=0, select="last")
+    assert (exact.epochs, exact.select) == (40, "last")
+    with pytest.raises(ValueError, match="select 'newest' is unknown"):
+        plan_schedule(10, 10, 5, 4, epochs=1, min_steps=0, select="newest")
+
+
+def test_small_set_gets_more_epochs_and_the_artifact_says_why(tmp_path: Path, toy_root: Path):
+    lines: list[str] = []
+    # 60 training windows at batch 16: 4 steps an epoch; 18 steps need 5 epochs
+    result = train(config(toy_root, tmp_path / "run", min_steps=18), log=lines.append)
+    assert len(result.history) == 5
+    plan = next(line for line in lines if line.startswith("recipe: "))
+    assert "60 tracks, 60 windows, batch 16 -> 5 epochs, 20 steps, because" in plan
+    meta = load_artifact(result.best_path)["metadata"]["training"]
+    assert meta["recipe"]["epochs"] == 5 and meta["recipe"]["total_steps"] == 20
+    # 20 validation windows: select auto averages the last 25 % of the epochs (4-5)
+    assert meta["selection"]["method"] == "swa" and meta["selection"]["epochs"] == [4, 5]
+    assert meta["config"]["min_steps"] == 18 and meta["config"]["select"] == "auto"
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["selection"]["method"] == "swa" and summary["steps"] == 20
+
+
+def test_swa_exports_the_mean_of_the_last_epochs(tmp_path: Path, toy_root: Path) -> None:
+    snapshots = []
+    cfg = config(toy_root, tmp_path / "swa", epochs=4, select="swa", average_share=0.5)
+    result = train(cfg, log=lambda _: None)
+    assert result.schedule.average_from == 3 and result.best_epoch == 4
+    # the same run with select last, stopped after epochs 3 and 4, gives the two snapshots
+    for epochs in (3, 4):
+        last_cfg = config(toy_root, tmp_path / f"last{epochs}", epochs=4, select="last")
+        if epochs < 4:  # 4 steps an epoch: stopped when epoch 4 would start
+            with pytest.raises(TrainingInterrupted):
+                train(replace(last_cfg, max_steps=4 * epochs), log=lambda _: None)
+        else:
+            train(last_cfg, log=lambda _: None)
+        snapshots.append(torch.load(tmp_path / f"last{epochs}" / "last.pt", weights_only=False))
+    # epoch 3's weights come from the checkpoint written at the end of epoch 3
+    assert snapshots[0]["epoch"] == 3
+    swa = load_artifact(result.best_path)["state_dict"]
+    for name, value in swa.items():
+        if "running" in name or "num_batches" in name:
+            continue  # BatchNorm statistics are recomputed for the averaged weights
+        mean = (snapshots[0]["model"][name] + snapshots[1]["model"][name]) / 2
+        assert torch.allclose(value, mean, atol=1e-6), name
+
+
+def test_running_mean_is_the_mean() -> None:
+    layer = torch.nn.Linear(2, 1)
+    average = None
+    values = []
+    for k in range(3):
+        with torch.no_grad():
+            layer.weight.fill_(float(k))
+        values.append(float(k))
+        average = running_mean(average, layer)
+    assert average["count"] == 3
+    assert torch.allclose(average["weights"]["weight"], torch.full((1, 2), 1.0))
+
+
+def test_select_last_exports_the_final_epoch(tmp_path: Path, toy_root: Path) -> None:
+    result = train(config(toy_root, tmp_path / "run", epochs=3, select="last"), log=lambda _: None)
+    meta = load_artifact(result.best_path)["metadata"]["training"]
+    assert result.best_epoch == 3 and meta["epoch"] == 3
+    assert meta["selection"] == {"method": "last", "epoch": 3, "how": "final epoch of the schedule"}
+
+
+def test_patience_stops_when_validation_stops_improving(tmp_path: Path, toy_root: Path) -> None:
+    lines: list[str] = []
+    # lr 0: the weights never change, so no epoch after the first is better
+    cfg = config(toy_root, tmp_path / "run", epochs=6, select="best", patience=2, lr=0.0)
+    result = train(cfg, log=lines.append)
+    assert len(result.history) == 3 and result.best_epoch == 1
+    assert any("early stop after epoch 3" in line for line in lines)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["stopped_early"] is True
+    with pytest.raises(ValueError, match="patience .* needs select best"):
+        train(config(toy_root, tmp_path / "r2", select="last", patience=2), log=lambda _: None)
+
+
+def test_swa_run_killed_mid_average_resumes_to_identical_weights(tmp_path: Path, toy_root: Path):
+    cfg = config(toy_root, tmp_path / "a", epochs=4, select="swa", average_share=0.5)
+    straight = train(cfg, log=lambda _: None)
+    killed = config(toy_root, tmp_path / "b", epochs=4, select="swa", average_share=0.5)
+    with pytest.raises(TrainingInterrupted):
+        # 4 steps an epoch: stop inside epoch 4, after epoch 3 entered the average
+        train(replace(killed, max_steps=14, checkpoint_every=1), log=lambda _: None)
+    resumed = train(killed, log=lambda _: None)
+    a = load_artifact(straight.best_path)["state_dict"]
+    b = load_artifact(resumed.best_path)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
