@@ -16,12 +16,14 @@ import sys
 from socialego_training.synthetic.cli import add_synth
 
 from .calibrate import add_calibrate
+from .compare import add_compare
 from .student import add_baseline, add_bench, add_evaluate, add_export, add_sweep, add_train
 from .teacher import add_distill, add_study, add_train_teacher
 
 SUBCOMMANDS = [
     add_train,
     add_evaluate,
+    add_compare,
     add_sweep,
     add_export,
     add_bench,
