@@ -169,3 +169,38 @@ def test_swa_run_killed_mid_average_resumes_to_identical_weights(tmp_path: Path,
     a = load_artifact(straight.best_path)["state_dict"]
     b = load_artifact(resumed.best_path)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_window_hop_cuts_every_window_of_a_track_with_its_labels(toy_root: Path) -> None:
+    from socialego_core.window import build_window
+    from socialego_training.data import load_split
+    from socialego_training.datasets import STUDENT_SPEC, PoseWindowDataset, window_starts
+
+    tracks = load_split(toy_root, "train").tracks[:5]
+    one = PoseWindowDataset(tracks, STUDENT_SPEC)
+    many = PoseWindowDataset(tracks, STUDENT_SPEC, hop=2)
+    assert len(one) == 5 and torch.equal(one.track_index, torch.arange(5))
+    for k, track in enumerate(tracks):
+        ids = sorted(track.frames)
+        starts = window_starts(track, STUDENT_SPEC, 2)
+        assert starts[0] == ids[0] and starts == list(range(ids[0], starts[-1] + 1, 2))
+        assert starts[-1] + 9 <= max(ids[-1], ids[0] + 9) and starts[-1] + 11 > ids[-1]
+        rows = torch.nonzero(many.track_index == k).flatten()
+        assert len(rows) == len(starts)
+        assert torch.equal(many.labels[rows], one.labels[k].expand(len(rows), 3))
+        last = build_window(track.frames, track.width, track.height, STUDENT_SPEC, starts[-1])
+        assert torch.equal(many.windows[rows[-1]], torch.from_numpy(last.keypoints))
+    assert torch.equal(many.windows[0], one.windows[0])  # the first window is the method's
+
+
+def test_training_on_every_window_counts_windows_not_tracks(tmp_path: Path, toy_root: Path):
+    lines: list[str] = []
+    result = train(
+        config(toy_root, tmp_path / "run", epochs=1, train_window_hop=2), log=lines.append
+    )
+    plan = result.schedule
+    assert plan.tracks == 60 and plan.windows > 60
+    assert plan.steps_per_epoch == steps_per_epoch(plan.windows, 16)
+    assert f"60 tracks, {plan.windows} windows, batch 16" in next(
+        line for line in lines if line.startswith("recipe: ")
+    )

@@ -132,7 +132,7 @@ def cross_validate(cfg: Any, folds: int, log: Callable[[str], None] = print) -> 
             f"fold {k + 1}/{folds}: train {len(fit_tracks)}, validation {len(val_tracks)}, "
             f"test {len(test)} tracks"
         )
-        train_set = PoseWindowDataset(fit_tracks, spec)
+        train_set = PoseWindowDataset(fit_tracks, spec, hop=cfg.train_window_hop)
         val_set = PoseWindowDataset(val_tracks, spec)
         test_set = PoseWindowDataset(test, spec)
         summary = {

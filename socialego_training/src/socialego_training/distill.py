@@ -253,6 +253,11 @@ def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
     """Load the datasets, the frozen teacher and its (cached) representations of the train set."""
     if cfg.method not in METHODS:
         raise ValueError(f"unknown distillation method {cfg.method!r}; known: {METHODS}")
+    if cfg.method != "none" and cfg.train_window_hop:
+        raise ValueError(
+            "--train-window-hop must be 0 for distillation: the teacher's representations are "
+            "one per track"
+        )
     train_set, val_set, summary = data if data is not None else load_datasets(cfg, log)
     if cfg.method == "none":
         return DistillSetup(train_set, val_set, summary, None, {})

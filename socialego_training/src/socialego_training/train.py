@@ -171,7 +171,8 @@ def load_datasets(
     }
     if dataset_info:
         summary["dataset_json"] = dataset_info
-    return PoseWindowDataset(train_tracks, spec), PoseWindowDataset(val_tracks, spec), summary
+    train_set = PoseWindowDataset(train_tracks, spec, hop=cfg.train_window_hop)
+    return train_set, PoseWindowDataset(val_tracks, spec), summary
 
 
 def read_dataset_json(root: str | Path, log: Callable[[str], None] = print) -> dict | None:

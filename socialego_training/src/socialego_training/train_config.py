@@ -46,6 +46,14 @@ class TrainConfig:
     model: str = field(default="SocialEgoMobile", metadata={"help": "SocialEgoMobile|SocialEgoNet"})
     window_length: int | None = field(default=None, metadata={"help": "T (model default)"})
     window_stride: int = 1
+    train_window_hop: int = field(
+        default=0,
+        metadata={
+            "help": "training windows: 0 = one per track (from its first frame), H = one "
+            "every H frames of each track (more windows from a small set); validation and "
+            "test keep one per track"
+        },
+    )
     joints: tuple[int, ...] | None = field(
         default=None, metadata={"help": "joint indices, e.g. 0-16 (model default)"}
     )
