@@ -204,3 +204,23 @@ def test_training_on_every_window_counts_windows_not_tracks(tmp_path: Path, toy_
     assert f"60 tracks, {plan.windows} windows, batch 16" in next(
         line for line in lines if line.startswith("recipe: ")
     )
+
+
+def test_mirror_swaps_left_and_right_and_negates_x() -> None:
+    from socialego_training.augment import mirror, mirror_permutation
+
+    perm = mirror_permutation(tuple(range(17)))
+    assert perm[:7] == [0, 2, 1, 4, 3, 6, 5] and sorted(perm) == list(range(17))
+    x = torch.rand(6, 10, 17, 3) - 0.5
+    x[0, :, 9] = 0.0  # an undetected left wrist stays undetected on the right
+    gen = torch.Generator().manual_seed(0)
+    out = mirror(x, 1.0, perm, gen)
+    assert torch.equal(out[:, :, 5, 0], -x[:, :, 6, 0])  # left shoulder <- mirrored right
+    assert torch.equal(out[:, :, 5, 1:], x[:, :, 6, 1:])
+    assert torch.equal(out[0, :, 10], torch.zeros(10, 3))
+    assert torch.equal(mirror(out, 1.0, perm, gen), x)  # twice is the identity
+    assert mirror(x, 0.0, perm, gen) is x
+    with pytest.raises(ValueError, match="joint 17 has none"):
+        mirror_permutation(tuple(range(133)))
+    with pytest.raises(ValueError, match="joint 1 has none"):
+        mirror_permutation((0, 1, 5, 6))

@@ -32,6 +32,7 @@ from socialego_core.window import WindowSpec
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
+from socialego_training.augment import mirror, mirror_permutation
 from socialego_training.checkpoint import BEST
 from socialego_training.config import artifact_config
 from socialego_training.data import (
@@ -247,6 +248,7 @@ def train(
         model = build_model(cfg.model, n_action, spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     windows_x, windows_y = train_set.windows, train_set.labels
+    flip = mirror_permutation(spec.joints) if cfg.mirror > 0 else []
 
     def corruption_rates(epoch: int) -> tuple[float, float]:
         return (
@@ -258,6 +260,7 @@ def train(
         joint_rate, frame_rate = corruption_rates(epoch)
         gen = torch.Generator().manual_seed(step_seed(cfg.seed, epoch, step))
         x = augment_scores(windows_x[index], cfg.score_augment, gen)
+        x = mirror(x, cfg.mirror, flip, gen)
         x = corrupt(x, joint_rate, frame_rate, gen).to(device)
         y = windows_y[index].to(device)
         outputs = model(x)

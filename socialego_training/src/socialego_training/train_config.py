@@ -103,6 +103,10 @@ class TrainConfig:
             "(robustness to another pose estimator's confidences)"
         },
     )
+    mirror: float = field(
+        default=0.0,
+        metadata={"help": "share of training windows mirrored left-right (labels kept)"},
+    )
     recompute_bn: bool = field(
         default=True,
         metadata={
