@@ -21,6 +21,8 @@ def config(root: Path, out: Path, **changes) -> TrainConfig:
         epochs=2,
         batch_size=16,
         min_steps=0,
+        train_window_hop=0,  # one window per track, no mirroring (auto: test below)
+        mirror=0.0,
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,
@@ -201,7 +203,7 @@ def test_training_on_every_window_counts_windows_not_tracks(tmp_path: Path, toy_
     plan = result.schedule
     assert plan.tracks == 60 and plan.windows > 60
     assert plan.steps_per_epoch == steps_per_epoch(plan.windows, 16)
-    assert f"60 tracks, {plan.windows} windows, batch 16" in next(
+    assert f"60 tracks, {plan.windows} windows (one every 2 frames), batch 16" in next(
         line for line in lines if line.startswith("recipe: ")
     )
 
@@ -224,3 +226,21 @@ def test_mirror_swaps_left_and_right_and_negates_x() -> None:
         mirror_permutation(tuple(range(133)))
     with pytest.raises(ValueError, match="joint 1 has none"):
         mirror_permutation((0, 1, 5, 6))
+
+
+def test_small_sets_get_every_window_and_mirroring_by_default(tmp_path: Path, toy_root: Path):
+    from socialego_training.recipe import small_set_hop, small_set_mirror
+
+    assert TrainConfig().train_window_hop == -1 and TrainConfig().mirror == -1.0
+    assert (
+        small_set_hop(-1, 999) == 2 and small_set_hop(-1, 1800) == 0 and small_set_hop(3, 10) == 3
+    )
+    assert small_set_mirror(-1.0, 180, True) == 0.5 and small_set_mirror(-1.0, 1800, True) == 0.0
+    assert small_set_mirror(-1.0, 180, False) == 0.0 and small_set_mirror(0.2, 1800, True) == 0.2
+    cfg = config(toy_root, tmp_path / "run", epochs=1, train_window_hop=-1, mirror=-1.0)
+    result = train(cfg, log=lambda _: None)
+    assert (result.schedule.window_hop, result.schedule.mirror) == (2, 0.5)
+    assert "(one every 2 frames), 50% mirrored, batch 16" in result.schedule.message()
+    meta = load_artifact(result.best_path)["metadata"]["training"]
+    assert meta["recipe"]["window_hop"] == 2 and meta["recipe"]["mirror"] == 0.5
+    assert meta["config"]["train_window_hop"] == 2 and meta["config"]["mirror"] == 0.5

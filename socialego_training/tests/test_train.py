@@ -26,6 +26,8 @@ def small_config(root: Path, out: Path, **changes) -> TrainConfig:
         batch_size=16,
         min_steps=0,  # exactly `epochs` (the step budget: test_recipe.py)
         select="best",
+        train_window_hop=0,
+        mirror=0.0,
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,

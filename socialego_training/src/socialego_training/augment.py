@@ -47,3 +47,12 @@ def mirror(
     flipped = x[:, :, list(permutation)].clone()
     flipped[..., 0] = -flipped[..., 0]
     return torch.where(chosen[:, None, None, None], flipped, x)
+
+
+def mirrorable(joints: Sequence[int]) -> bool:
+    """Whether windows of these joints can be mirrored (``mirror_permutation`` accepts them)."""
+    try:
+        mirror_permutation(joints)
+    except ValueError:
+        return False
+    return True

@@ -30,6 +30,7 @@ from socialego_training.data import DatasetError, Track, dataset_name, load_spli
 from socialego_training.datasets import PoseWindowDataset
 from socialego_training.evaluate import predict_dataset
 from socialego_training.metrics import task_metrics
+from socialego_training.recipe import small_set_hop
 from socialego_training.train import config_with, load_model, read_dataset_json, train
 
 METRIC_KEYS: tuple[str, ...] = tuple(f"{t}_{m}" for t in TASKS for m in ("acc", "f1"))
@@ -132,7 +133,8 @@ def cross_validate(cfg: Any, folds: int, log: Callable[[str], None] = print) -> 
             f"fold {k + 1}/{folds}: train {len(fit_tracks)}, validation {len(val_tracks)}, "
             f"test {len(test)} tracks"
         )
-        train_set = PoseWindowDataset(fit_tracks, spec, hop=cfg.train_window_hop)
+        hop = small_set_hop(cfg.train_window_hop, len(fit_tracks))
+        train_set = PoseWindowDataset(fit_tracks, spec, hop=hop)
         val_set = PoseWindowDataset(val_tracks, spec)
         test_set = PoseWindowDataset(test, spec)
         summary = {

@@ -225,6 +225,8 @@ class DistillConfig(TrainConfig):
 
     min_steps: int = field(default=0, metadata={"help": "optimiser-step budget (0 = off)"})
     select: str = field(default="best", metadata={"help": "best | last | swa | auto"})
+    train_window_hop: int = field(default=0, metadata={"help": "must be 0 (one window a track)"})
+    mirror: float = field(default=0.0, metadata={"help": "share of training windows mirrored"})
     teacher: str = field(default="", metadata={"help": "teacher artifact (best.pt)"})
     method: str = field(default="infonce", metadata={"help": "none | kd | infonce"})
     distill_weight: float = INFONCE_WEIGHT
@@ -253,7 +255,7 @@ def prepare_distillation(cfg, log=print, data=None) -> DistillSetup:
     """Load the datasets, the frozen teacher and its (cached) representations of the train set."""
     if cfg.method not in METHODS:
         raise ValueError(f"unknown distillation method {cfg.method!r}; known: {METHODS}")
-    if cfg.method != "none" and cfg.train_window_hop:
+    if cfg.method != "none" and cfg.train_window_hop != 0:
         raise ValueError(
             "--train-window-hop must be 0 for distillation: the teacher's representations are "
             "one per track"

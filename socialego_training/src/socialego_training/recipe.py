@@ -20,6 +20,28 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 SELECTIONS: tuple[str, ...] = ("auto", "best", "last", "swa")
+# below this many training tracks a set is small: train_window_hop and mirror "auto" (-1) turn on
+SMALL_SET_TRACKS = 1000
+SMALL_SET_HOP = 2
+SMALL_SET_MIRROR = 0.5
+
+
+def small_set_hop(hop: int, tracks: int) -> int:
+    """``train_window_hop``: as given, or for -1 (auto) a window every ``SMALL_SET_HOP`` frames
+    below ``SMALL_SET_TRACKS`` training tracks and one window per track from there on."""
+    if hop >= 0:
+        return hop
+    return SMALL_SET_HOP if tracks < SMALL_SET_TRACKS else 0
+
+
+def small_set_mirror(mirror: float, tracks: int, mirrorable: bool) -> float:
+    """``mirror``: as given, or for a negative value (auto) ``SMALL_SET_MIRROR`` below
+    ``SMALL_SET_TRACKS`` training tracks (when the window's joints can be mirrored), else 0."""
+    if mirror >= 0:
+        return mirror
+    return SMALL_SET_MIRROR if tracks < SMALL_SET_TRACKS and mirrorable else 0.0
+
+
 # validation windows from which the best epoch is a trustworthy choice (``select auto``)
 AUTO_BEST_MIN_VALIDATION = 200
 
@@ -51,10 +73,16 @@ class Schedule:
     select: str  # best | last | swa (never auto)
     average_from: int  # first epoch (1-based) averaged by swa; 0 otherwise
     reason: str
+    window_hop: int = 0  # training windows: one per track (0) or one every window_hop frames
+    mirror: float = 0.0  # share of training windows mirrored
 
     def message(self) -> str:
+        windows = f"{self.windows} windows"
+        if self.window_hop:
+            windows += f" (one every {self.window_hop} frames)"
+        mirrored = f", {self.mirror:.0%} mirrored" if self.mirror else ""
         return (
-            f"{self.tracks} tracks, {self.windows} windows, batch {self.batch_size} -> "
+            f"{self.tracks} tracks, {windows}{mirrored}, batch {self.batch_size} -> "
             f"{self.epochs} epochs, {self.total_steps} steps, because {self.reason}"
         )
 
@@ -89,6 +117,8 @@ def plan_schedule(
     min_steps: int,
     select: str = "auto",
     average_share: float = 0.25,
+    window_hop: int = 0,
+    mirror: float = 0.0,
 ) -> Schedule:
     """The epochs (at least ``epochs``, more until ``min_steps`` optimiser steps) and the
     selection for a training set of ``windows`` windows."""
@@ -141,4 +171,6 @@ def plan_schedule(
         select=chosen,
         average_from=average_from,
         reason=reason,
+        window_hop=window_hop,
+        mirror=mirror,
     )

@@ -32,7 +32,7 @@ from socialego_core.window import WindowSpec
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from socialego_training.augment import mirror, mirror_permutation
+from socialego_training.augment import mirror, mirror_permutation, mirrorable
 from socialego_training.checkpoint import BEST
 from socialego_training.config import artifact_config
 from socialego_training.data import (
@@ -56,7 +56,7 @@ from socialego_training.loop import (
     step_seed,
     task_loss,
 )
-from socialego_training.recipe import Schedule, plan_schedule
+from socialego_training.recipe import Schedule, plan_schedule, small_set_hop, small_set_mirror
 from socialego_training.train_config import MODEL_DEFAULTS, RESUME_KEYS, TrainConfig
 
 __all__ = [
@@ -172,7 +172,8 @@ def load_datasets(
     }
     if dataset_info:
         summary["dataset_json"] = dataset_info
-    train_set = PoseWindowDataset(train_tracks, spec, hop=cfg.train_window_hop)
+    hop = small_set_hop(cfg.train_window_hop, len(train_tracks))
+    train_set = PoseWindowDataset(train_tracks, spec, hop=hop)
     return train_set, PoseWindowDataset(val_tracks, spec), summary
 
 
@@ -223,6 +224,7 @@ def train(
     labels_table = get_label_table(cfg.dataset)
     n_action = labels_table.num_classes("action")
 
+    mirror_share = small_set_mirror(cfg.mirror, len(train_set.tracks), mirrorable(spec.joints))
     schedule = plan_schedule(
         tracks=len(train_set.tracks),
         windows=len(train_set),
@@ -232,9 +234,14 @@ def train(
         min_steps=cfg.min_steps,
         select=cfg.select,
         average_share=cfg.average_share,
+        window_hop=train_set.hop,
+        mirror=mirror_share,
     )
     log(f"recipe: {schedule.message()}")
-    planned = config_with(cfg, epochs=schedule.epochs)  # what the loop runs (and resumes)
+    # what the loop runs (and resumes): the planned epochs, the resolved small-set settings
+    planned = config_with(
+        cfg, epochs=schedule.epochs, train_window_hop=train_set.hop, mirror=mirror_share
+    )
 
     torch.manual_seed(cfg.seed)
     init_record = None
@@ -248,7 +255,7 @@ def train(
         model = build_model(cfg.model, n_action, spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     windows_x, windows_y = train_set.windows, train_set.labels
-    flip = mirror_permutation(spec.joints) if cfg.mirror > 0 else []
+    flip = mirror_permutation(spec.joints) if mirror_share > 0 else []
 
     def corruption_rates(epoch: int) -> tuple[float, float]:
         return (
@@ -260,7 +267,7 @@ def train(
         joint_rate, frame_rate = corruption_rates(epoch)
         gen = torch.Generator().manual_seed(step_seed(cfg.seed, epoch, step))
         x = augment_scores(windows_x[index], cfg.score_augment, gen)
-        x = mirror(x, cfg.mirror, flip, gen)
+        x = mirror(x, mirror_share, flip, gen)
         x = corrupt(x, joint_rate, frame_rate, gen).to(device)
         y = windows_y[index].to(device)
         outputs = model(x)

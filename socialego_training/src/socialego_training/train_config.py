@@ -47,11 +47,11 @@ class TrainConfig:
     window_length: int | None = field(default=None, metadata={"help": "T (model default)"})
     window_stride: int = 1
     train_window_hop: int = field(
-        default=0,
+        default=-1,
         metadata={
             "help": "training windows: 0 = one per track (from its first frame), H = one "
-            "every H frames of each track (more windows from a small set); validation and "
-            "test keep one per track"
+            "every H frames of each track; -1 = auto (2 below 1000 training tracks, else 0); "
+            "validation and test keep one per track"
         },
     )
     joints: tuple[int, ...] | None = field(
@@ -104,8 +104,11 @@ class TrainConfig:
         },
     )
     mirror: float = field(
-        default=0.0,
-        metadata={"help": "share of training windows mirrored left-right (labels kept)"},
+        default=-1.0,
+        metadata={
+            "help": "share of training windows mirrored left-right (labels kept); -1 = auto "
+            "(0.5 below 1000 training tracks, else 0)"
+        },
     )
     recompute_bn: bool = field(
         default=True,
