@@ -70,7 +70,9 @@ def calibrated_run(tmp_path_factory) -> tuple[Path, Path]:
     cfg = TrainConfig(
         data_root=str(root),
         epochs=3,
-        min_steps=0,
+        min_steps=0,  # the method's schedule: one window a track, 3 epochs, no mirroring
+        train_window_hop=0,
+        mirror=0.0,
         batch_size=16,
         out_dir=str(base / "run"),
         progress=False,

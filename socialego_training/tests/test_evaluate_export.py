@@ -30,6 +30,8 @@ def trained_run(tmp_path_factory) -> tuple[Path, Path]:
         data_root=str(root),
         epochs=2,
         min_steps=0,
+        train_window_hop=0,
+        mirror=0.0,
         batch_size=16,
         out_dir=str(base / "run"),
         progress=False,

@@ -239,8 +239,10 @@ def train(
     )
     log(f"recipe: {schedule.message()}")
     # what the loop runs (and resumes): the planned epochs, the resolved small-set settings
+    # (fine-tuning: the learning rate scaled by init_lr_scale, so the start is not forgotten)
+    lr = cfg.lr * cfg.init_lr_scale if cfg.init_from else cfg.lr
     planned = config_with(
-        cfg, epochs=schedule.epochs, train_window_hop=train_set.hop, mirror=mirror_share
+        cfg, epochs=schedule.epochs, train_window_hop=train_set.hop, mirror=mirror_share, lr=lr
     )
 
     torch.manual_seed(cfg.seed)
@@ -250,10 +252,13 @@ def train(
             cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
         )
         model = model.to(device)
-        log(f"fine-tuning from {cfg.init_from} (version {init_record['version']})")
+        log(
+            f"fine-tuning from {cfg.init_from} (version {init_record['version']}), lr {lr:g} "
+            f"(lr {cfg.lr:g} x init_lr_scale {cfg.init_lr_scale:g})"
+        )
     else:
         model = build_model(cfg.model, n_action, spec).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     windows_x, windows_y = train_set.windows, train_set.labels
     flip = mirror_permutation(spec.joints) if mirror_share > 0 else []
 

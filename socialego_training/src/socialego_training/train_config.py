@@ -88,6 +88,10 @@ class TrainConfig:
     init_from: str = field(
         default="", metadata={"help": "fine-tune from this model artifact (.pt)"}
     )
+    init_lr_scale: float = field(
+        default=0.1,
+        metadata={"help": "with --init-from the learning rate is lr x this (keeps what it knows)"},
+    )
     batch_size: int = 96
     lr: float = 0.01
     weight_decay: float = 0.0
