@@ -67,8 +67,11 @@ def test_init_from_the_shipped_model_fine_tunes(tmp_path: Path, toy_root: Path) 
     meta = load_artifact(result.best_path)["metadata"]
     assert meta["training"]["init_from"]["version"] == shipped["version"]
     assert meta["model_kwargs"] == shipped["model_kwargs"]
-    # fine-tuning runs at a tenth of the learning rate by default
-    assert meta["training"]["config"]["lr"] == pytest.approx(0.001)
+    # fine-tuning runs at 3 % of the learning rate, on one unmirrored window a track, by default
+    assert meta["training"]["config"]["lr"] == pytest.approx(0.0003)
+    assert (
+        meta["training"]["recipe"]["window_hop"] == 0 and meta["training"]["recipe"]["mirror"] == 0
+    )
 
 
 def test_init_from_names_every_difference(tmp_path: Path, toy_root: Path) -> None:

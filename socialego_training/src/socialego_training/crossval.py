@@ -133,7 +133,7 @@ def cross_validate(cfg: Any, folds: int, log: Callable[[str], None] = print) -> 
             f"fold {k + 1}/{folds}: train {len(fit_tracks)}, validation {len(val_tracks)}, "
             f"test {len(test)} tracks"
         )
-        hop = small_set_hop(cfg.train_window_hop, len(fit_tracks))
+        hop = small_set_hop(cfg.train_window_hop, len(fit_tracks), bool(cfg.init_from))
         train_set = PoseWindowDataset(fit_tracks, spec, hop=hop)
         val_set = PoseWindowDataset(val_tracks, spec)
         test_set = PoseWindowDataset(test, spec)

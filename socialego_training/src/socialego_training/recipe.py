@@ -26,12 +26,13 @@ SMALL_SET_HOP = 2
 SMALL_SET_MIRROR = 0.5
 
 
-def small_set_hop(hop: int, tracks: int) -> int:
+def small_set_hop(hop: int, tracks: int, fine_tuning: bool = False) -> int:
     """``train_window_hop``: as given, or for -1 (auto) a window every ``SMALL_SET_HOP`` frames
-    below ``SMALL_SET_TRACKS`` training tracks and one window per track from there on."""
+    below ``SMALL_SET_TRACKS`` training tracks and one window per track from there on (and when
+    fine-tuning, where windows the start model never saw pulled it away from what it knew)."""
     if hop >= 0:
         return hop
-    return SMALL_SET_HOP if tracks < SMALL_SET_TRACKS else 0
+    return SMALL_SET_HOP if tracks < SMALL_SET_TRACKS and not fine_tuning else 0
 
 
 def small_set_mirror(mirror: float, tracks: int, mirrorable: bool) -> float:

@@ -172,7 +172,8 @@ def load_datasets(
     }
     if dataset_info:
         summary["dataset_json"] = dataset_info
-    hop = small_set_hop(cfg.train_window_hop, len(train_tracks))
+    # fine-tuning keeps the start model's windows: no extra windows unless asked for
+    hop = small_set_hop(cfg.train_window_hop, len(train_tracks), fine_tuning=bool(cfg.init_from))
     train_set = PoseWindowDataset(train_tracks, spec, hop=hop)
     return train_set, PoseWindowDataset(val_tracks, spec), summary
 
@@ -224,7 +225,9 @@ def train(
     labels_table = get_label_table(cfg.dataset)
     n_action = labels_table.num_classes("action")
 
-    mirror_share = small_set_mirror(cfg.mirror, len(train_set.tracks), mirrorable(spec.joints))
+    mirror_share = small_set_mirror(
+        cfg.mirror, len(train_set.tracks), mirrorable(spec.joints) and not cfg.init_from
+    )
     schedule = plan_schedule(
         tracks=len(train_set.tracks),
         windows=len(train_set),

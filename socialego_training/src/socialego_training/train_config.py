@@ -89,7 +89,7 @@ class TrainConfig:
         default="", metadata={"help": "fine-tune from this model artifact (.pt)"}
     )
     init_lr_scale: float = field(
-        default=0.1,
+        default=0.03,
         metadata={"help": "with --init-from the learning rate is lr x this (keeps what it knows)"},
     )
     batch_size: int = 96
