@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from socialego_core.model_loader import RUNTIMES
 from socialego_perception.params import GAZE_PARAMS, POSE_PARAMS
-from socialego_ros.params import COMMON_PARAMS, RELIABILITIES, ParamSpec, device_param
+from socialego_ros.params import (
+    CAMERA_INPUT_PARAMS,
+    COMMON_PARAMS,
+    RELIABILITIES,
+    ParamSpec,
+    device_param,
+)
 
 INTENT_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
@@ -204,19 +210,7 @@ HRI_BRIDGE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
 )
 
 ANNOTATOR_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
-    ParamSpec(
-        "input_type",
-        "raw",
-        "raw: sensor_msgs/Image on 'image'; compressed: "
-        "sensor_msgs/CompressedImage on 'image/compressed'",
-        choices=("raw", "compressed"),
-    ),
-    ParamSpec(
-        "image_reliability",
-        "best_effort",
-        "image subscription QoS reliability",
-        choices=RELIABILITIES,
-    ),
+    *CAMERA_INPUT_PARAMS,
     ParamSpec(
         "annotate_image",
         True,

@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
-from socialego_ros.params import COMMON_PARAMS, RELIABILITIES, ParamSpec, device_param
+from socialego_ros.params import (
+    CAMERA_INPUT_PARAMS,
+    COMMON_PARAMS,
+    ParamSpec,
+    device_param,
+)
 
 POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
     ParamSpec(
@@ -49,19 +54,7 @@ POSE_PARAMS: tuple[ParamSpec, ...] = COMMON_PARAMS + (
         "person boxes for onnx_wholebody",
         choices=("mediapipe", "yolo_onnx", "full_image"),
     ),
-    ParamSpec(
-        "input_type",
-        "raw",
-        "raw: sensor_msgs/Image on 'image'; compressed: "
-        "sensor_msgs/CompressedImage on 'image/compressed'",
-        choices=("raw", "compressed"),
-    ),
-    ParamSpec(
-        "image_reliability",
-        "best_effort",
-        "image subscription QoS reliability",
-        choices=RELIABILITIES,
-    ),
+    *CAMERA_INPUT_PARAMS,
     ParamSpec(
         "max_image_pixels",
         40_000_000,

@@ -127,3 +127,20 @@ COMMON_PARAMS: tuple[ParamSpec, ...] = (
         live=True,
     ),
 )
+
+# The camera input of every node that reads images (pose node, annotator): one definition.
+CAMERA_INPUT_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "input_type",
+        "raw",
+        "raw: sensor_msgs/Image on 'image'; compressed: "
+        "sensor_msgs/CompressedImage on 'image/compressed'",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "image_reliability",
+        "best_effort",
+        "image subscription QoS reliability",
+        choices=RELIABILITIES,
+    ),
+)
