@@ -22,7 +22,7 @@ def one_hot(decision: int, p: float) -> list[float]:
 
 def test_example_node_reports_decisions_by_name(ros_env):
     require_ros()
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from socialego_ros.qos import LATCHED
 
     from socialego_msgs.msg import ModelInfo, SocialIntent, SocialIntentArray
 
@@ -31,11 +31,7 @@ def test_example_node_reports_decisions_by_name(ros_env):
     env = {**ros_env, "ROS_DOMAIN_ID": str(domain), "PYTHONUNBUFFERED": "1"}
     process = None
     try:
-        latched = QoSProfile(
-            depth=1,
-            reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL,
-        )
+        latched = LATCHED  # as the intent node publishes ModelInfo
         info_pub = client.node.create_publisher(ModelInfo, "/socialego/model_info", latched)
         pub = client.node.create_publisher(SocialIntentArray, "/socialego/intents", 10)
         # a label order unlike the message constants: names must come from ModelInfo

@@ -98,18 +98,14 @@ def intent_node_env(params: dict = PARAMS):
     model info and diagnostics."""
     require_ros(("socialego_inference", "intent_node"))
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from socialego_ros.qos import LATCHED
 
     from socialego_msgs.msg import ModelInfo, SocialIntentArray, WholeBodyPoseArray
 
     domain = unique_domain_id()
     node = NodeProcess("socialego_inference", "intent_node", domain, params)
     client = RosClient(domain)
-    latched = QoSProfile(
-        depth=1,
-        reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL,
-    )
+    latched = LATCHED  # as the intent node publishes ModelInfo
     env = {
         "node": node,
         "client": client,
@@ -362,7 +358,7 @@ def test_inconsistent_hysteresis_fails_configure():
 
 def test_behaviour_node_greets_and_alerts_by_label_name():
     require_ros(("socialego_inference", "behaviour_node"))
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from socialego_ros.qos import LATCHED
     from std_msgs.msg import String
 
     from socialego_msgs.msg import ModelInfo, SocialIntent, SocialIntentArray
@@ -371,11 +367,7 @@ def test_behaviour_node_greets_and_alerts_by_label_name():
     node = NodeProcess("socialego_inference", "behaviour_node", domain, {"greet_cooldown_s": 100.0})
     client = RosClient(domain)
     try:
-        latched = QoSProfile(
-            depth=1,
-            reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL,
-        )
+        latched = LATCHED  # as the intent node publishes ModelInfo
         info_pub = client.node.create_publisher(ModelInfo, "/socialego/model_info", latched)
         pub = client.node.create_publisher(SocialIntentArray, "/socialego/intents", 10)
         greets = client.collect(String, "/socialego/behaviour/greet")
