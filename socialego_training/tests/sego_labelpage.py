@@ -14,6 +14,7 @@ from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -69,7 +70,10 @@ def page(driver, expr: str):
 
 
 def wait_for(driver, expr: str, timeout: float = 20) -> None:
-    WebDriverWait(driver, timeout).until(lambda d: page(d, expr))
+    """Until ``expr`` is truthy. A script error counts as "not yet": right after a load the
+    page script may not have defined ``window.labelPage`` when the first poll runs."""
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(JavascriptException,))
+    wait.until(lambda d: page(d, expr))
 
 
 def press(driver, *keys: str) -> None:
