@@ -52,8 +52,28 @@ def pct(values, q):
 NODE_CONFIGS = {
     "before: PyTorch, 30 Hz timer": {"runtime": "torch", "tick_on_pose": False},
     "after: ONNX Runtime, tick on pose": {"runtime": "onnx", "tick_on_pose": True},
+    "after, int8 model (opt-in): ONNX Runtime, tick on pose": {
+        "runtime": "onnx",
+        "tick_on_pose": True,
+        "quantize": "int8",  # turned into model_path by node_parameters
+    },
 }
-RUNTIME_NAMES = {"torch": "PyTorch eager", "onnx": "ONNX Runtime"}
+# the model variants of the in-process stage figures: name -> (runtime, quantize)
+VARIANTS = {
+    "PyTorch eager": ("torch", "none"),
+    "ONNX Runtime": ("onnx", "none"),
+    "ONNX Runtime, int8 recurrence": ("onnx", "int8"),
+}
+
+
+def node_parameters(config: dict) -> dict:
+    """Intent-node parameters of a NODE_CONFIGS entry (``quantize`` picks the shipped file)."""
+    from socialego_inference.intent_node import default_model_path
+
+    params = {k: v for k, v in config.items() if k != "quantize"}
+    if config.get("quantize", "none") != "none":
+        params["model_path"] = default_model_path(config["runtime"], config["quantize"])
+    return params
 
 
 def resident_mb(pid: int) -> float:
@@ -152,7 +172,12 @@ def _bench_intent_people(people: int, args, config: dict) -> None:
         "socialego_inference",
         "intent_node",
         domain,
-        {"inference_rate_hz": 30.0, "diagnostics_period_s": 0.5, "max_tracks": 64, **config},
+        {
+            "inference_rate_hz": 30.0,
+            "diagnostics_period_s": 0.5,
+            "max_tracks": 64,
+            **node_parameters(config),
+        },
         {"__ns": args.namespace},
     )
     client = RosClient(domain)
@@ -240,7 +265,8 @@ def bench_intent_stages(args) -> None:
     rclpy.init()  # message classes only; nothing is published
     try:
         predictors = {
-            rt: load_predictor(default_model_path(rt), rt, threads=1) for rt in RUNTIME_NAMES
+            name: load_predictor(default_model_path(rt, quantize), rt, threads=1)
+            for name, (rt, quantize) in VARIANTS.items()
         }
         builders = {rt: IntentMessageBuilder(p) for rt, p in predictors.items()}
         rng = np.random.default_rng(0)
@@ -248,42 +274,57 @@ def bench_intent_stages(args) -> None:
             engines = {
                 rt: IntentEngine(p, OnlineConfig(max_tracks=64)) for rt, p in predictors.items()
             }
-            times = {(rt, stage): [] for rt in RUNTIME_NAMES for stage in stages}
+            times = {(rt, stage): [] for rt in VARIANTS for stage in stages}
+            ticks = []  # the same poses for every variant
             for k in range(args.stage_ticks + 40):
-                t = 1000.0 + k / 30.0
                 poses = [body(20 + 30 * p) for p in range(people)]
                 for kp in poses:
                     kp[:17, :2] += rng.normal(0, 4, (17, 2))
-                # both runtimes on the same poses, back to back: the same load on the CPU
+                ticks.append((1000.0 + k / 30.0, poses))
+            # the variants take turns in rounds of 20 ticks: the same load on the CPU for each,
+            # and each engine's caches stay its own within a round (as on a robot, one engine)
+            for first in range(0, len(ticks), 20):
                 for rt, engine in engines.items():
-                    t0 = time.perf_counter()
-                    for p, kp in enumerate(poses):
-                        engine.add_pose(str(p), t, kp, 640.0, 480.0, 2)
-                    t1 = time.perf_counter()
-                    result = engine.tick(t + 0.002)
-                    t2 = time.perf_counter()
-                    builders[rt].array(result, time_msg(t + 0.002))
-                    t3 = time.perf_counter()
-                    if k >= 40:  # windows full (0.9 s) and caches warm
-                        times[rt, "add_pose"].append((t1 - t0) * 1000)
-                        times[rt, "messages"].append((t3 - t2) * 1000)
-                        times[rt, "tick"].append((t3 - t1) * 1000)
-                        for stage in ENGINE_STAGES:
-                            times[rt, stage].append(result.stage_ms[stage])
+                    for k in range(first, min(first + 20, len(ticks))):
+                        t, poses = ticks[k]
+                        t0 = time.perf_counter()
+                        for p, kp in enumerate(poses):
+                            engine.add_pose(str(p), t, kp, 640.0, 480.0, 2)
+                        t1 = time.perf_counter()
+                        result = engine.tick(t + 0.002)
+                        t2 = time.perf_counter()
+                        builders[rt].array(result, time_msg(t + 0.002))
+                        t3 = time.perf_counter()
+                        if k >= 40:  # windows full (0.9 s) and caches warm
+                            times[rt, "add_pose"].append((t1 - t0) * 1000)
+                            times[rt, "messages"].append((t3 - t2) * 1000)
+                            times[rt, "tick"].append((t3 - t1) * 1000)
+                            for stage in ENGINE_STAGES:
+                                times[rt, stage].append(result.stage_ms[stage])
             for (rt, stage), values in times.items():
                 medians[rt, people, stage] = statistics.median(values)
     finally:
         rclpy.shutdown()
     labels = {"tick": "tick (engine + messages)", "add_pose": "add_pose (all people)"}
     print(f"  median ms of {args.stage_ticks} ticks, 1 thread")
-    print("  | people | stage | " + " | ".join(RUNTIME_NAMES.values()) + " | ratio |")
-    print("  |---|---|---|---|---|")
+    names = list(VARIANTS)
+    print(
+        "  | people | stage | "
+        + " | ".join(names)
+        + " | "
+        + " | ".join(f"PyTorch / {n}" for n in names[1:])
+        + " |"
+    )
+    print("  |---|---|" + "---|" * (2 * len(names) - 1))
     for people in (1, 5, 20):
         for stage in stages:
-            torch_ms, onnx_ms = (medians[r, people, stage] for r in RUNTIME_NAMES)
+            ms = [medians[n, people, stage] for n in names]
             print(
-                f"  | {people} | {labels.get(stage, stage)} | {torch_ms:.3f} | {onnx_ms:.3f} "
-                f"| {torch_ms / max(onnx_ms, 1e-9):.1f}x |"
+                f"  | {people} | {labels.get(stage, stage)} | "
+                + " | ".join(f"{v:.3f}" for v in ms)
+                + " | "
+                + " | ".join(f"{ms[0] / max(v, 1e-9):.1f}x" for v in ms[1:])
+                + " |"
             )
 
 
@@ -322,7 +363,7 @@ def _end_to_end(args, config: dict) -> None:
         "socialego_inference",
         "intent_node",
         domain,
-        {"inference_rate_hz": 30.0, **config},
+        {"inference_rate_hz": 30.0, **node_parameters(config)},
         {"__ns": args.namespace},
     )
     client = RosClient(domain)

@@ -23,6 +23,7 @@ from socialego_core.hysteresis import HysteresisConfig
 from socialego_core.intent_engine import ENGINE_STAGES, IntentEngine
 from socialego_core.layouts import get_layout
 from socialego_core.model_loader import AUTO_RUNTIME, load_predictor
+from socialego_core.onnx_format import QUANTIZE
 from socialego_core.pose_reader import read_pose_array, short_id
 from socialego_core.predictor_base import ArtifactError, PredictorBase
 from socialego_core.track_buffers import AddResult, OnlineConfig
@@ -39,10 +40,18 @@ DEFAULT_MODEL = "models/socialego_student_synthetic"
 MODEL_SUFFIX = {"torch": ".pt", "onnx": ".onnx"}
 
 
-def default_model_path(runtime: str = "torch") -> str:
+def default_model_path(runtime: str = "torch", quantize: str = "none") -> str:
     """The student installed in this package's share folder (or next to the source tree), as
-    the ``.pt`` artifact (runtime 'torch') or its ONNX export ('onnx'; 'auto': AUTO_RUNTIME)."""
-    name = DEFAULT_MODEL + MODEL_SUFFIX[AUTO_RUNTIME if runtime == "auto" else runtime]
+    the ``.pt`` artifact (runtime 'torch') or its ONNX export ('onnx'; 'auto': AUTO_RUNTIME);
+    ``quantize`` "int8": the ONNX export with its recurrence in int8 (opt-in, by model_path)."""
+    if quantize not in QUANTIZE:
+        raise ValueError(f"quantize {quantize!r} is unknown; known: {', '.join(QUANTIZE)}")
+    suffix = MODEL_SUFFIX[AUTO_RUNTIME if runtime == "auto" else runtime]
+    if quantize != "none":
+        if suffix != ".onnx":
+            raise ValueError(f"a {quantize} model runs on ONNX Runtime only, not {runtime!r}")
+        suffix = f".{quantize}.onnx"
+    name = DEFAULT_MODEL + suffix
     try:
         from ament_index_python.packages import get_package_share_directory
 
@@ -127,7 +136,9 @@ class IntentNode(SocialEgoLifecycleNode):
             f"configured: model {path} version {self.predictor.version}, window "
             f"{spec.length} x stride {spec.stride} @ {spec.source_fps} fps "
             f"({spec.duration_s:.2f} s), {spec.num_joints} joints of {spec.layout}, "
-            f"runtime {self.predictor.runtime} on {self.predictor.device}"
+            f"runtime {self.predictor.runtime}"
+            + (f" ({self.predictor.quantize})" if self.predictor.quantize != "none" else "")
+            + f" on {self.predictor.device}"
         )
         return TransitionCallbackReturn.SUCCESS
 

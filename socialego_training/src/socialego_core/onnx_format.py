@@ -31,15 +31,20 @@ FRAMES = "frames"
 FRAME_PROJECTION = "frame_projection"
 WINDOW_PROJECTION = "window_projection"
 LOGITS = ("intent", "attitude", "action")
+# "int8": the LSTM recurrence's products in int8 (ONNX Runtime's com.microsoft
+# DynamicQuantizeMatMul); "none": every product in float32
+QUANTIZE = ("none", "int8")
 Z = "z"
 
 KEY_FORMAT = "socialego.format"
 KEY_FORMAT_VERSION = "socialego.format_version"
 KEY_METADATA = "socialego.metadata"
+KEY_QUANTIZE = "socialego.quantize"
 
 
-def metadata_props(metadata: Mapping[str, Any]) -> dict[str, str]:
-    """The ONNX ``metadata_props`` (str -> str) that carry an artifact's ``metadata``."""
+def metadata_props(metadata: Mapping[str, Any], quantize: str = "none") -> dict[str, str]:
+    """The ONNX ``metadata_props`` (str -> str) that carry an artifact's ``metadata`` and how
+    the graph was quantised (``QUANTIZE``)."""
     spec = metadata["window_spec"]
     facts = {
         "layout": spec.get("layout"),
@@ -54,7 +59,18 @@ def metadata_props(metadata: Mapping[str, Any]) -> dict[str, str]:
     props[KEY_FORMAT] = ONNX_FORMAT
     props[KEY_FORMAT_VERSION] = str(ONNX_FORMAT_VERSION)
     props[KEY_METADATA] = json.dumps(dict(metadata), sort_keys=True)
+    props[KEY_QUANTIZE] = quantize
     return props
+
+
+def read_quantize(props: Mapping[str, str], path: str = "<onnx>") -> str:
+    """How the graph was quantised ("none" for files written before the key existed)."""
+    quantize = props.get(KEY_QUANTIZE, "none")
+    if quantize not in QUANTIZE:
+        raise ValueError(
+            f"{path}: metadata {KEY_QUANTIZE!r} is {quantize!r}; known: {', '.join(QUANTIZE)}"
+        )
+    return quantize
 
 
 def read_metadata(props: Mapping[str, str], path: str = "<onnx>") -> dict[str, Any]:

@@ -62,6 +62,7 @@ class OnnxStudentPredictor(PredictorBase):
         props = {p.key: p.value for p in self.proto.metadata_props}
         try:
             metadata = fmt.read_metadata(props, str(path))
+            self.quantize = fmt.read_quantize(props, str(path))
         except ValueError as exc:
             raise ArtifactError(str(exc)) from exc
         self._read_metadata(path, metadata)

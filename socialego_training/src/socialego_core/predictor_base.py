@@ -31,6 +31,7 @@ class PredictorBase:
     """Model metadata (window spec, labels, calibration, version) and the input check."""
 
     runtime = "base"
+    quantize = "none"  # onnx_format.QUANTIZE: an ONNX model may run its recurrence in int8
 
     def _read_metadata(self, path: Path, metadata: dict[str, Any]) -> None:
         self.path = path

@@ -78,14 +78,17 @@ def median_latency_ms(
         return median_ms(lambda: model(example), runs, warmup)
 
 
-def onnx_student(model: SocialEgoMobile, folder: str, threads: int) -> OnnxStudentPredictor:
-    """``model`` exported to ONNX in ``folder`` and loaded on ONNX Runtime."""
-    path = Path(folder) / "student.onnx"
+def onnx_student(
+    model: SocialEgoMobile, folder: str, threads: int, quantize: str = "none"
+) -> OnnxStudentPredictor:
+    """``model`` exported to ONNX (``quantize``: onnx_format.QUANTIZE) in ``folder`` and loaded
+    on ONNX Runtime."""
+    path = Path(folder) / f"student_{quantize}.onnx"
     meta = {
         "window_spec": WindowSpec().to_dict(),
         "labels": get_label_table("jpl_social").to_dict(),
     }
-    export_onnx(model, meta, path)
+    export_onnx(model, meta, path, quantize)
     return OnnxStudentPredictor(path, threads=threads)
 
 
@@ -103,6 +106,7 @@ def latency_report(runs: int = 300, threads: int = 1, seed: int = 0) -> dict[str
     }
     with tempfile.TemporaryDirectory() as folder:
         runtime = onnx_student(student, folder, threads)
+        runtime_int8 = onnx_student(student, folder, threads, "int8")
         for batch in BATCHES:
             x = torch.rand(batch, 10, 17, 3) - 0.5
             windows = x.numpy()
@@ -114,6 +118,10 @@ def latency_report(runs: int = 300, threads: int = 1, seed: int = 0) -> dict[str
                     {
                         "student": (lambda x=x: student(x), per_round),
                         "student_onnx": (lambda w=windows: runtime.predict_logits(w), per_round),
+                        "student_onnx_int8": (
+                            lambda w=windows: runtime_int8.predict_logits(w),
+                            per_round,
+                        ),
                         # SocialEgoNet is 10-40x slower: fewer runs (at least 2 a round)
                         "socialegonet": (
                             lambda w=whole_body: baseline(w),
@@ -145,15 +153,16 @@ def format_latency_report(r: dict[str, Any]) -> str:
         "(other processes slow every figure down)",
         "",
         "| batch | student PyTorch ms | student ONNX Runtime ms | ONNX ms/window "
-        "| SocialEgoNet ms | speed-up PyTorch | speed-up ONNX Runtime |",
-        "|---|---|---|---|---|---|---|",
+        "| ONNX int8 recurrence ms | SocialEgoNet ms | speed-up PyTorch "
+        "| speed-up ONNX Runtime | speed-up ONNX int8 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for batch in BATCHES:
         s, b = r[f"student_ms_b{batch}"], r[f"socialegonet_ms_b{batch}"]
-        o = r[f"student_onnx_ms_b{batch}"]
+        o, q = r[f"student_onnx_ms_b{batch}"], r[f"student_onnx_int8_ms_b{batch}"]
         lines.append(
-            f"| {batch} | {s:.3f} | {o:.3f} | {o / batch:.3f} | {b:.2f} | {b / s:.1f}x "
-            f"| {b / o:.1f}x |"
+            f"| {batch} | {s:.3f} | {o:.3f} | {o / batch:.3f} | {q:.3f} | {b:.2f} | {b / s:.1f}x "
+            f"| {b / o:.1f}x | {b / q:.1f}x |"
         )
     lines.append("(speed-up: SocialEgoNet's time / the student's, same batch, same run)")
     return "\n".join(lines)

@@ -10,13 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
+import numpy as np
 import torch
 from socialego_core.artifact import complete_metadata, save_artifact
-from socialego_core.labels import get_label_table
+from socialego_core.labels import TASKS, LabelTable, get_label_table
+from socialego_core.onnx_predictor import OnnxStudentPredictor
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
 
 from socialego_training.config import DATA_LOCATION_FIELDS
+from socialego_training.evaluate import Predictions
+from socialego_training.metrics import task_metrics
 from socialego_training.onnx_graph import student_onnx
 
 
@@ -96,12 +100,15 @@ def export_student(
     return save_artifact(path, model, metadata)
 
 
-def export_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any], path: str | Path) -> dict:
+def export_onnx(
+    model: SocialEgoMobile, metadata: Mapping[str, Any], path: str | Path, quantize: str = "none"
+) -> dict:
     """Write ``model`` as ONNX with the artifact ``metadata`` (completed as ``save_artifact``
-    completes it: same ``version``) inside, atomically; returns the metadata written."""
+    completes it: same ``version``) inside, atomically; returns the metadata written.
+    ``quantize``: ``onnx_format.QUANTIZE``."""
     path = Path(path)
     meta = complete_metadata(model.eval(), metadata, path)
-    proto = student_onnx(model, meta)
+    proto = student_onnx(model, meta, quantize)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -115,3 +122,27 @@ def export_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any], path: str |
         Path(tmp).unlink(missing_ok=True)
         raise
     return meta
+
+
+def onnx_agreement(
+    path: str | Path, windows: np.ndarray, reference: Predictions, labels: LabelTable
+) -> dict:
+    """The ONNX model at ``path`` on ``windows``, beside the float model's ``reference``
+    predictions of the same windows (``evaluate.predict_dataset``): its ``metrics``
+    (``metrics.task_metrics``) and its ``agreement``: per task the share of equal decisions and
+    the largest change of a probability."""
+    predictor = OnnxStudentPredictor(path)
+    probabilities = predictor.predict(np.asarray(windows, dtype=np.float32))
+    predictions = np.stack([probabilities[t].argmax(1) for t in TASKS], axis=1)
+    agreement: dict[str, float] = {}
+    for i, task in enumerate(TASKS):
+        agreement[f"{task}_decisions_equal"] = float(
+            (predictions[:, i] == reference.predictions[:, i]).mean()
+        )
+        change = np.abs(probabilities[task] - reference.probabilities[task]).max()
+        agreement[f"{task}_max_probability_change"] = float(change)
+    agreement["n"] = int(len(predictions))
+    return {
+        "metrics": task_metrics(reference.labels, predictions, labels),
+        "agreement": agreement,
+    }

@@ -21,6 +21,10 @@ from socialego_core.student import SocialEgoMobile
 from torch import nn
 
 INT64_MIN = -(2**63)
+MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators
+# int8 products of the LSTM hidden state, which lies in (-1, 1): uint8 = round(h * 127.5) + 128
+HIDDEN_SCALE = np.float32(1.0 / 127.5)
+HIDDEN_ZERO = np.uint8(128)
 
 
 class _GraphBuilder:
@@ -30,6 +34,7 @@ class _GraphBuilder:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
+        self._weights: dict[tuple[int, str], list[str]] = {}  # product weights, stored once
 
     def _name(self, stem: str) -> str:
         self._count += 1
@@ -60,6 +65,40 @@ class _GraphBuilder:
         if layer.bias is None:
             return y if output is None else self.op("Identity", [y], output)
         return self.op("Add", [y, self.const(layer.bias.detach().cpu().numpy(), "b")], output)
+
+    def product(self, x: str, weights: np.ndarray, quantize: str) -> str:
+        """x @ weights (weights (K, N), or (D, K, N) for D stacked products): an fp32 MatMul, or
+        for ``quantize`` "int8" an int8 product for an ``x`` bounded by (-1, 1) (the LSTM's
+        hidden state, o * tanh(c)): x quantised with a fixed scale (QuantizeLinear to uint8,
+        1/127.5 a step, so every row is quantised alike whatever else is in the batch), the
+        weights to int8 with one scale per output column (and stack), the product by ONNX
+        Runtime's MatMulIntegerToFloat on the CPU's integer dot-product units. The same
+        ``weights`` array is stored once however many products use it."""
+        key = (id(weights), quantize)
+        if key not in self._weights:
+            if quantize == "none":
+                self._weights[key] = [self.const(weights)]
+            else:
+                scale = np.abs(weights).max(axis=-2, keepdims=True) / 127.0  # (..., 1, N)
+                scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+                quantised = np.clip(np.rint(weights / scale), -127, 127).astype(np.int8)
+                self._weights[key] = [
+                    self.const(HIDDEN_SCALE, "xs"),
+                    self.const(HIDDEN_ZERO, "xz", np.uint8),
+                    self.const(quantised, "wq", np.int8),
+                    self.const(scale, "ws"),
+                ]
+        if quantize == "none":
+            return self.op("MatMul", [x, *self._weights[key]])
+        x_scale, x_zero, w, w_scale = self._weights[key]
+        q = self.op("QuantizeLinear", [x, x_scale, x_zero])
+        out = self._name("qmatmul")
+        self.nodes.append(
+            helper.make_node(
+                "MatMulIntegerToFloat", [q, w, x_scale, w_scale, x_zero], [out], domain=MS_DOMAIN
+            )
+        )
+        return out
 
     def batch_norm(self, x: str, bn: nn.BatchNorm1d) -> str:
         """Eval-mode BatchNorm1d on (B, C) as x * scale + shift."""
@@ -102,7 +141,9 @@ def _frame_part(g: _GraphBuilder, model: SocialEgoMobile, frames: str) -> str:
     return g.linear(h, projection, fmt.FRAME_PROJECTION)
 
 
-def _temporal_part(g: _GraphBuilder, model: SocialEgoMobile, steps: int, x: str) -> list[str]:
+def _temporal_part(
+    g: _GraphBuilder, model: SocialEgoMobile, steps: int, x: str, quantize: str = "none"
+) -> list[str]:
     """(B, T, 1 + 8H) window projections -> intent, attitude, action logits and z."""
     lstm = model.lstm
     hd = lstm.hidden_size
@@ -124,16 +165,17 @@ def _temporal_part(g: _GraphBuilder, model: SocialEgoMobile, steps: int, x: str)
         [g.op("Unsqueeze", [forward, axis0]), g.op("Unsqueeze", [backward, axis0])],
         axis=0,
     )  # (2, T, B, 4H): step s of both directions is both[:, s]
-    recurrent = np.stack(
+    recurrent_weights = np.stack(
         [lstm.weight_hh_l0.detach().cpu().numpy().T, lstm.weight_hh_l0_reverse.detach().numpy().T]
     )  # (2, H, 4H)
-    w_hh = g.const(recurrent)
     h = c = None
     outputs = []
     for step in range(steps):
         gates = g.op("Gather", [both, g.const(step, dtype=np.int64)], axis=1)  # (2, B, 4H)
-        if h is not None:
-            gates = g.op("Add", [g.op("MatMul", [h, w_hh]), gates])
+        if h is not None:  # the only products quantised: the frame projection, in int8 with
+            # one scale over a batch of unbounded GAT features, agreed less with float32 and
+            # saved little (docs/benchmarks.md)
+            gates = g.op("Add", [g.product(h, recurrent_weights, quantize), gates])
         gate_i, gate_f, gate_g, gate_o = g.split(gates, [hd] * 4, axis=2)  # PyTorch's order
         new = g.op("Mul", [g.op("Sigmoid", [gate_i]), g.op("Tanh", [gate_g])])
         c = new if c is None else g.op("Add", [g.op("Mul", [g.op("Sigmoid", [gate_f]), c]), new])
@@ -168,9 +210,13 @@ def _temporal_part(g: _GraphBuilder, model: SocialEgoMobile, steps: int, x: str)
     return [intent, attitude, action, z]
 
 
-def student_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any]) -> onnx.ModelProto:
+def student_onnx(
+    model: SocialEgoMobile, metadata: Mapping[str, Any], quantize: str = "none"
+) -> onnx.ModelProto:
     """The ONNX model of ``model`` (eval-mode weights) with ``metadata`` (the artifact's,
-    including ``version``) in its metadata_props; checked with onnx.checker."""
+    including ``version``) in its metadata_props; checked with onnx.checker. ``quantize``
+    "int8" runs the Bi-LSTM recurrence's products in int8 (faster for several people, outputs
+    no longer within 1e-4 of PyTorch: docs/training.md#onnx)."""
     lstm = model.lstm
     if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.bias or lstm.proj_size:
         raise ValueError("ONNX export covers the student with one bidirectional LSTM layer")
@@ -178,10 +224,12 @@ def student_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any]) -> onnx.Mo
     steps, joints, channels = int(spec["length"]), model.num_joints, model.in_channels
     g = _GraphBuilder()
     frames = g.op("Reshape", [fmt.WINDOWS, g.ints([-1, joints, channels])], fmt.FRAMES)
+    if quantize not in fmt.QUANTIZE:
+        raise ValueError(f"quantize {quantize!r} is unknown; known: {', '.join(fmt.QUANTIZE)}")
     projection = _frame_part(g, model, frames)
     width = 1 + 8 * lstm.hidden_size
     windows = g.op("Reshape", [projection, g.ints([-1, steps, width])], fmt.WINDOW_PROJECTION)
-    outputs = _temporal_part(g, model, steps, windows)
+    outputs = _temporal_part(g, model, steps, windows, quantize)
     classes = [model.classifier.intent_head[1].out_features]
     classes += [model.classifier.attitude_head[2].out_features]
     classes += [model.classifier.action_head[2].out_features, model.repr_dim]
@@ -212,12 +260,13 @@ def student_onnx(model: SocialEgoMobile, metadata: Mapping[str, Any]) -> onnx.Mo
     )
     proto = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", fmt.OPSET)],
+        opset_imports=[helper.make_opsetid("", fmt.OPSET)]
+        + ([helper.make_opsetid(MS_DOMAIN, 1)] if quantize == "int8" else []),
         producer_name="socialego",
         doc_string=f"{metadata.get('model', 'SocialEgoMobile')} {metadata['version']}: "
         "windows (B, T, J, 3) normalised -> intent, attitude, action logits, z",
     )
     proto.ir_version = 8  # readable by onnxruntime >= 1.10
-    helper.set_model_props(proto, fmt.metadata_props(metadata))
+    helper.set_model_props(proto, fmt.metadata_props(metadata, quantize))
     onnx.checker.check_model(proto, full_check=True)
     return proto

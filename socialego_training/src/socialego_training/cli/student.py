@@ -218,6 +218,14 @@ def add_export(subparsers) -> None:
         help="pt: the PyTorch artifact; onnx: ONNX with the same metadata inside "
         "(default: from the --out suffix)",
     )
+    p.add_argument(
+        "--quantize",
+        choices=("none", "int8"),
+        default="none",
+        help="onnx only: int8 runs the Bi-LSTM recurrence's products in int8 (faster with "
+        "several people; with --data-root the file's own metrics and its agreement with the "
+        "float model are measured)",
+    )
     p.add_argument("--data-root", help="if given, evaluate on --split and store the metrics")
     p.add_argument("--split", default="test")
     p.add_argument("--skip-bad", action="store_true")
@@ -230,7 +238,7 @@ def run_export(args) -> int:
     from socialego_core.calibration import Calibration
 
     from socialego_training.evaluate import predict_dataset
-    from socialego_training.export import export_onnx, without_data_location
+    from socialego_training.export import export_onnx, onnx_agreement, without_data_location
     from socialego_training.metrics import task_metrics
 
     suffix = Path(args.out).suffix.lower()
@@ -238,19 +246,30 @@ def run_export(args) -> int:
     if suffix != f".{fmt}":
         print(f"--out {args.out}: a {fmt} export must end in .{fmt}", file=sys.stderr)
         return 2
+    if args.quantize != "none" and fmt != "onnx":
+        print(f"--quantize {args.quantize} needs --format onnx", file=sys.stderr)
+        return 2
     model, meta, spec, labels, path = _load_model_and_meta(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("version", "num_parameters", "created")}
     meta = without_data_location(meta)  # artifacts of older versions recorded the data's path
     meta["exported_from"] = Path(path).name  # the file, not where it lay on this machine
-    if args.data_root:
-        dataset = _load_eval_data(args, spec, labels.dataset)
+    dataset = _load_eval_data(args, spec, labels.dataset) if args.data_root else None
+    if dataset is not None:
         pred = predict_dataset(model, dataset, calibration=Calibration.from_metadata(meta))
         metrics = task_metrics(pred.labels, pred.predictions, labels)
         meta.setdefault("metrics", {})[args.split] = metrics
     if args.notes:
         meta["notes"] = args.notes
     if fmt == "onnx":
-        written = export_onnx(model, meta, args.out)
+        written = export_onnx(model, meta, args.out, args.quantize)
+        if args.quantize != "none" and dataset is not None:
+            # the file's own metrics (its products are not the float model's), and how often
+            # its decisions agree with the float model's
+            check = onnx_agreement(args.out, dataset.windows.numpy(), pred, labels)
+            meta["metrics"][args.split] = check["metrics"]
+            meta["quantization_check"] = {"split": args.split, **check["agreement"]}
+            written = export_onnx(model, meta, args.out, args.quantize)
+            print(json.dumps({"quantization_check": meta["quantization_check"]}))
     else:
         written = save_artifact(args.out, model, meta)
     print(json.dumps({k: written[k] for k in ("model", "version", "trained", "window_spec")}))
