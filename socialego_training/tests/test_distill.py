@@ -9,14 +9,12 @@ import torch
 from socialego_core.heads import SocialOutputs
 from socialego_core.student import SocialEgoMobile
 from socialego_core.window import WindowSpec
-from socialego_training.distill import (
-    DistillationLoss,
+from socialego_training.distill import DistillationLoss, info_nce, logit_kd
+from socialego_training.modalities import ModalityArrays, ModalityConfig
+from socialego_training.teacher_codes import (
     TeacherRepresentations,
     cached_teacher_representations,
-    info_nce,
-    logit_kd,
 )
-from socialego_training.modalities import ModalityArrays, ModalityConfig
 from socialego_training.teacher_config import TeacherConfig
 from socialego_training.teacher_model import SocialC3D
 

@@ -13,7 +13,6 @@ from socialego_training.data import DatasetError
 from socialego_training.distill import (
     DistillConfig,
     DistillSetup,
-    TeacherRepresentations,
     prepare_distillation,
     run_distillation,
 )
@@ -22,7 +21,8 @@ from socialego_training.label_scarce import make_label_scarce
 from socialego_training.loop import epoch_batches, task_loss
 from socialego_training.study import run_study
 from socialego_training.study_config import StudyConfig, parse_arm
-from socialego_training.train import load_datasets
+from socialego_training.teacher_codes import TeacherRepresentations
+from socialego_training.train_data import load_datasets
 from socialego_training.unlabelled import load_unlabelled, unlabelled_batch
 
 torch.set_num_threads(1)

@@ -7,14 +7,11 @@ import torch
 from socialego_core.artifact import load_artifact
 from socialego_training.cli import main
 from socialego_training.data import load_split
-from socialego_training.distill import (
-    DistillConfig,
-    compute_teacher_representations,
-    prepare_distillation,
-)
+from socialego_training.distill import DistillConfig, prepare_distillation
 from socialego_training.modalities import ModalityConfig, build_modalities
 from socialego_training.study import run_study
 from socialego_training.study_config import StudyConfig
+from socialego_training.teacher_codes import compute_teacher_representations
 from socialego_training.teacher_io import load_teacher
 from test_distill_unlabelled import strip_labels
 from test_teacher_training import write_tiny_dataset

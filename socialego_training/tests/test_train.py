@@ -281,7 +281,8 @@ def test_exported_batchnorm_statistics_are_those_of_the_training_windows(
     windows (recomputing again changes nothing); without it they are momentum averages that do
     not."""
     from socialego_core.corruption import corrupt
-    from socialego_training.train import load_datasets, load_model
+    from socialego_training.train import load_model
+    from socialego_training.train_data import load_datasets
     from torch import nn
     from torch.optim.swa_utils import update_bn
 

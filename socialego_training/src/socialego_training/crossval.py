@@ -31,7 +31,8 @@ from socialego_training.datasets import PoseWindowDataset
 from socialego_training.evaluate import predict_dataset
 from socialego_training.metrics import task_metrics
 from socialego_training.recipe import small_set_hop
-from socialego_training.train import config_with, load_model, read_dataset_json, train
+from socialego_training.train import config_with, load_model, train
+from socialego_training.train_data import read_dataset_json
 
 METRIC_KEYS: tuple[str, ...] = tuple(f"{t}_{m}" for t in TASKS for m in ("acc", "f1"))
 

@@ -54,7 +54,8 @@ from socialego_training.synthetic import GENERATOR_VERSION, generate_dataset
 from socialego_training.teacher_config import TeacherTrainConfig
 from socialego_training.teacher_io import load_teacher
 from socialego_training.teacher_train import evaluate_teacher, stream_reliance, train_teacher
-from socialego_training.train import build_model, load_datasets
+from socialego_training.train import build_model
+from socialego_training.train_data import load_datasets
 from socialego_training.unlabelled import load_unlabelled
 
 

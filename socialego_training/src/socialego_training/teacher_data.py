@@ -9,7 +9,8 @@ from typing import Any
 
 from socialego_training.modalities import ModalityArrays, ModalityConfig, build_modalities
 from socialego_training.teacher_config import TeacherTrainConfig
-from socialego_training.train import TrainConfig, load_datasets
+from socialego_training.train import TrainConfig
+from socialego_training.train_data import load_datasets
 
 
 @dataclass
