@@ -170,7 +170,8 @@ def test_annotated_image_markers_and_jpeg_over_dds():
             if sub.topic_name.startswith("/socialego/annotated"):
                 client.node.destroy_subscription(sub)
         assert client.spin_until(lambda: client.node.count_subscribers("/image") == 0, 10)
-        assert "no image viewer left: camera unsubscribed" in node.log()
+        # the node logs after dropping the subscription: wait for the line, do not race it
+        assert node.wait_for_log("no image viewer left: camera unsubscribed", 10), node.log()
         assert node.alive()
     finally:
         client.close()
