@@ -582,6 +582,17 @@ def test_torch_runtime_runs_the_pt_artifact(predictor):
         assert "runtime torch" in ros["node"].log()
 
 
+def test_the_int8_model_runs_in_the_node_and_says_so(predictor):
+    int8 = MODEL.with_suffix(".int8.onnx")
+    with intent_node_env({**PARAMS, "model_path": str(int8)}) as ros:
+        assert ros["client"].spin_until(lambda: len(ros["info"]) > 0, 20), ros["node"].log()
+        assert ros["info"][-1].model_version == predictor.version  # the same trained weights
+        start = len(ros["intents"])
+        publish_spaced(ros, 4, 0.1)
+        assert latest_with(ros, {"a", "b"}, start) is not None, ros["node"].log()
+        assert "runtime onnx (int8) on cpu" in ros["node"].log()
+
+
 def test_a_runtime_that_cannot_read_the_model_fails_configure_naming_both():
     onnx_model = MODEL.with_suffix(".onnx")
     log = start_failing({"runtime": "torch", "model_path": str(onnx_model)}, "cannot load model")
