@@ -31,8 +31,8 @@ FRAMES = "frames"
 FRAME_PROJECTION = "frame_projection"
 WINDOW_PROJECTION = "window_projection"
 LOGITS = ("intent", "attitude", "action")
-# "int8": the LSTM recurrence's products in int8 (ONNX Runtime's com.microsoft
-# DynamicQuantizeMatMul); "none": every product in float32
+# "int8": the LSTM recurrence's products in int8 (QuantizeLinear + ONNX Runtime's com.microsoft
+# MatMulIntegerToFloat); "none": every product in float32
 QUANTIZE = ("none", "int8")
 Z = "z"
 

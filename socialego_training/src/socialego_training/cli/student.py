@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from socialego_core.onnx_format import QUANTIZE
+
 from .common import (
     INTERRUPTED_EXIT,
     add_config_command,
@@ -220,7 +222,7 @@ def add_export(subparsers) -> None:
     )
     p.add_argument(
         "--quantize",
-        choices=("none", "int8"),
+        choices=QUANTIZE,
         default="none",
         help="onnx only: int8 runs the Bi-LSTM recurrence's products in int8 (faster with "
         "several people; with --data-root the file's own metrics and its agreement with the "
