@@ -183,7 +183,17 @@ def replay_tracks(ros, tracks, fps: float) -> None:
 
 def train_args(data: Path, run: Path) -> list[str]:
     """``socialego-train train`` with explicit small settings (not the recipe's defaults)."""
-    args = ["train", "--data-root", str(data), "--out-dir", str(run), "--epochs", "6"]
+    args = [
+        "train",
+        "--data-root",
+        str(data),
+        "--out-dir",
+        str(run),
+        "--epochs",
+        "6",
+        "--min-steps",
+        "750",
+    ]
     return args + ["--batch-size", "8", "--threads", "1", "--device", "cpu", "--progress", "false"]
 
 

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 from socialego_core.artifact import load_artifact
-from socialego_training.loop import epoch_batches, running_mean, split_batches
-from socialego_training.recipe import plan_schedule, steps_per_epoch
+from socialego_core.heads import SocialOutputs
+from socialego_training.loop import epoch_batches, running_mean, split_batches, task_loss
+from socialego_training.recipe import (
+    plan_schedule,
+    small_set_label_smoothing,
+    small_set_min_steps,
+    steps_per_epoch,
+)
 from socialego_training.train import TrainConfig, TrainingInterrupted, train
 
 
@@ -23,6 +29,7 @@ def config(root: Path, out: Path, **changes) -> TrainConfig:
         min_steps=0,
         train_window_hop=0,  # one window per track, no mirroring (auto: test below)
         mirror=0.0,
+        label_smoothing=0.0,
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,
@@ -79,12 +86,70 @@ def test_schedule_follows_the_step_budget_and_the_validation_size() -> None:
     assert small.message().startswith("360 tracks, 360 windows, batch 96 -> 188 epochs, 752 steps")
     assert "under the budget" in small.reason and "48 validation windows < 200" in small.reason
     # the shipped model's data (1800 training, 300 validation tracks): its recipe is unchanged
-    shipped = plan_schedule(1800, 1800, 300, 96, epochs=40, min_steps=TrainConfig().min_steps)
+    budget = small_set_min_steps(TrainConfig().min_steps, 1800)
+    shipped = plan_schedule(1800, 1800, 300, 96, epochs=40, min_steps=budget)
     assert (shipped.epochs, shipped.total_steps, shipped.select) == (40, 760, "best")
     exact = plan_schedule(360, 360, 48, 96, epochs=40, min_steps=0, select="last")
     assert (exact.epochs, exact.select) == (40, "last")
     with pytest.raises(ValueError, match="select 'newest' is unknown"):
         plan_schedule(10, 10, 5, 4, epochs=1, min_steps=0, select="newest")
+
+
+def test_auto_budget_and_label_smoothing_follow_the_set_size() -> None:
+    defaults = TrainConfig()
+    assert (defaults.min_steps, defaults.label_smoothing) == (-1, -1.0)  # auto
+    # below 1000 training tracks: 3000 steps, smoothing 0.1; from there on (the shipped
+    # model's 1800 tracks) and when fine-tuning: 750 steps, no smoothing
+    assert small_set_min_steps(-1, 180) == 3000
+    assert small_set_min_steps(-1, 999) == 3000
+    assert small_set_min_steps(-1, 1000) == 750
+    assert small_set_min_steps(-1, 180, fine_tuning=True) == 750
+    assert small_set_label_smoothing(-1.0, 180) == pytest.approx(0.1)
+    assert small_set_label_smoothing(-1.0, 1800) == 0.0
+    assert small_set_label_smoothing(-1.0, 180, fine_tuning=True) == 0.0
+    # what the user gives is kept, whatever the size
+    assert small_set_min_steps(0, 180) == 0 and small_set_min_steps(200, 5000) == 200
+    assert small_set_label_smoothing(0.0, 180) == 0.0
+    assert small_set_label_smoothing(0.05, 5000) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="min_steps must be -1"):
+        small_set_min_steps(-2, 180)
+    with pytest.raises(ValueError, match="label_smoothing must be below 1"):
+        small_set_label_smoothing(1.0, 180)
+
+
+def test_task_loss_smooths_each_cross_entropy() -> None:
+    gen = torch.Generator().manual_seed(0)
+    outputs = SocialOutputs(
+        torch.randn(5, 3, generator=gen),
+        torch.randn(5, 3, generator=gen),
+        torch.randn(5, 10, generator=gen),
+        torch.zeros(5, 4),
+    )
+    labels = torch.tensor([[0, 1, 2], [1, 0, 4], [2, 2, 9], [0, 1, 3], [-1, -1, -1]])
+    eps = 0.1
+
+    def smoothed(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # oracle: (1 - eps) x CE against the label + eps x CE against the uniform distribution
+        logp = logits.log_softmax(1)
+        return ((1 - eps) * -logp.gather(1, target[:, None])[:, 0] - eps * logp.mean(1)).mean()
+
+    keep = labels[:, 0] >= 0
+    expected = sum(smoothed(logits[keep], labels[keep, i]) for i, logits in enumerate(outputs[:3]))
+    assert torch.allclose(task_loss(outputs, labels, eps), expected, atol=1e-6)
+    assert not torch.allclose(task_loss(outputs, labels), expected, atol=1e-3)
+
+
+def test_auto_label_smoothing_is_trained_with_and_recorded(tmp_path: Path, toy_root: Path):
+    lines: list[str] = []
+    smoothed = train(config(toy_root, tmp_path / "auto", label_smoothing=-1.0), log=lines.append)
+    plain = train(config(toy_root, tmp_path / "plain", label_smoothing=0.0), log=lambda _: None)
+    plan = next(line for line in lines if line.startswith("recipe: "))
+    assert "60 tracks, 60 windows, label smoothing 0.1, batch 16" in plan
+    meta = load_artifact(smoothed.best_path)["metadata"]["training"]
+    assert meta["config"]["label_smoothing"] == pytest.approx(0.1)
+    assert meta["recipe"]["label_smoothing"] == pytest.approx(0.1)
+    # same seed, same batches: only the smoothed targets change the training loss
+    assert smoothed.history[0]["train_loss"] != pytest.approx(plain.history[0]["train_loss"])
 
 
 def test_small_set_gets_more_epochs_and_the_artifact_says_why(tmp_path: Path, toy_root: Path):

@@ -68,8 +68,11 @@ def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
     return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
 
 
-def task_loss(outputs: SocialOutputs, labels: torch.Tensor) -> torch.Tensor:
-    """CE_int + CE_att + CE_act, the mean over the labelled rows of the batch.
+def task_loss(
+    outputs: SocialOutputs, labels: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """CE_int + CE_att + CE_act, the mean over the labelled rows of the batch (each
+    cross-entropy with ``label_smoothing``).
 
     Rows whose labels are -1 (unlabelled tracks, ``socialego_training.data.UNLABELLED``) add no
     supervised term; a batch without a labelled row gives a zero that still belongs to the graph.
@@ -82,9 +85,9 @@ def task_loss(outputs: SocialOutputs, labels: torch.Tensor) -> torch.Tensor:
         outputs = SocialOutputs(*(t[keep] for t in outputs))
         labels = labels[keep]
     return (
-        F.cross_entropy(outputs.intent, labels[:, 0])
-        + F.cross_entropy(outputs.attitude, labels[:, 1])
-        + F.cross_entropy(outputs.action, labels[:, 2])
+        F.cross_entropy(outputs.intent, labels[:, 0], label_smoothing=label_smoothing)
+        + F.cross_entropy(outputs.attitude, labels[:, 1], label_smoothing=label_smoothing)
+        + F.cross_entropy(outputs.action, labels[:, 2], label_smoothing=label_smoothing)
     )
 
 

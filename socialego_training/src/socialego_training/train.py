@@ -47,7 +47,13 @@ from socialego_training.loop import (
     step_seed,
     task_loss,
 )
-from socialego_training.recipe import Schedule, plan_schedule, small_set_mirror
+from socialego_training.recipe import (
+    Schedule,
+    plan_schedule,
+    small_set_label_smoothing,
+    small_set_min_steps,
+    small_set_mirror,
+)
 from socialego_training.train_config import MODEL_DEFAULTS, RESUME_KEYS, TrainConfig
 from socialego_training.train_data import load_datasets
 from socialego_training.unlabelled import unlabelled_batch
@@ -160,27 +166,37 @@ def train(
         )
         calibration_method = "none"
 
+    n_tracks, fine_tuning = len(train_set.tracks), bool(cfg.init_from)
     mirror_share = small_set_mirror(
-        cfg.mirror, len(train_set.tracks), mirrorable(spec.joints) and not cfg.init_from
+        cfg.mirror, n_tracks, mirrorable(spec.joints) and not fine_tuning
     )
+    min_steps = small_set_min_steps(cfg.min_steps, n_tracks, fine_tuning)
+    label_smoothing = small_set_label_smoothing(cfg.label_smoothing, n_tracks, fine_tuning)
     schedule = plan_schedule(
-        tracks=len(train_set.tracks),
+        tracks=n_tracks,
         windows=len(train_set),
         validation_windows=len(val_set),
         batch_size=cfg.batch_size,
         epochs=cfg.epochs,
-        min_steps=cfg.min_steps,
+        min_steps=min_steps,
         select=cfg.select,
         average_share=cfg.average_share,
         window_hop=train_set.hop,
         mirror=mirror_share,
+        label_smoothing=label_smoothing,
     )
     log(f"recipe: {schedule.message()}")
     # what the loop runs (and resumes): the planned epochs, the resolved small-set settings
     # (fine-tuning: the learning rate scaled by init_lr_scale, so the start is not forgotten)
     lr = cfg.lr * cfg.init_lr_scale if cfg.init_from else cfg.lr
     planned = config_with(
-        cfg, epochs=schedule.epochs, train_window_hop=train_set.hop, mirror=mirror_share, lr=lr
+        cfg,
+        epochs=schedule.epochs,
+        min_steps=min_steps,
+        label_smoothing=label_smoothing,
+        train_window_hop=train_set.hop,
+        mirror=mirror_share,
+        lr=lr,
     )
 
     torch.manual_seed(cfg.seed)
@@ -227,7 +243,7 @@ def train(
             y = torch.cat([y, unlabelled_set.labels[u_index].to(device)])
             aux_index = torch.cat([index, len(train_set) + u_index])
         outputs = model(x)
-        loss = task_loss(outputs, y)
+        loss = task_loss(outputs, y, label_smoothing)
         aux = aux_loss(outputs, aux_index, epoch) if aux_loss is not None else None
         total = loss + aux if aux is not None else loss
         n = len(index)  # the labelled rows come first

@@ -23,6 +23,7 @@ RESUME_KEYS: tuple[str, ...] = (
     "dataset",
     "select",
     "init_from",
+    "label_smoothing",
 )
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -65,10 +66,11 @@ class TrainConfig:
         default=40, metadata={"help": "epochs (at least; more on small sets, see min_steps)"}
     )
     min_steps: int = field(
-        default=750,
+        default=-1,
         metadata={
             "help": "optimiser-step budget: epochs grow until epochs x steps per epoch reaches "
-            "it (small datasets); 0 = exactly --epochs"
+            "it (small datasets); 0 = exactly --epochs; -1 = auto (3000 below 1000 training "
+            "tracks, else 750; 750 when fine-tuning)"
         },
     )
     select: str = field(
@@ -91,6 +93,13 @@ class TrainConfig:
     init_lr_scale: float = field(
         default=0.03,
         metadata={"help": "with --init-from the learning rate is lr x this (keeps what it knows)"},
+    )
+    label_smoothing: float = field(
+        default=-1.0,
+        metadata={
+            "help": "label smoothing of the three cross-entropies; -1 = auto (0.1 below 1000 "
+            "training tracks, else 0; 0 when fine-tuning)"
+        },
     )
     batch_size: int = 96
     lr: float = 0.01
