@@ -23,9 +23,11 @@ mp = pytest.importorskip("mediapipe", reason="mediapipe not installed (requireme
 from socialego_perception.backends.face_hands import (  # noqa: E402
     FACE_MESH_POINTS,
     FACE_MESH_TO_IBUG68,
+    MediaPipeFaceHands,
+)
+from socialego_perception.backends.face_hands_regions import (  # noqa: E402
     MIN_CROP_PX,
     CropBox,
-    MediaPipeFaceHands,
     person_crop_box,
 )
 
