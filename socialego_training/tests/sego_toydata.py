@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from socialego_core.labels import JPL_ACTION_LABELS, JPL_ACTION_PARENTS, get_label_table
+from socialego_training.train_config import TrainConfig
 
 JPL = get_label_table("jpl_social")
 
@@ -89,3 +90,25 @@ def write_toy_dataset(
                 )
                 (folder / f"{video}_p{i}.json").write_text(json.dumps(track))
     return root
+
+
+def fixed_recipe_config(root: Path, out: Path, **changes) -> TrainConfig:
+    """A quick run on a toy dataset with every size-dependent (auto) setting pinned off: 2
+    epochs, no step budget, one unmirrored window a track, no smoothing, no input BatchNorm."""
+    base = dict(
+        data_root=str(root),
+        epochs=2,
+        batch_size=16,
+        min_steps=0,
+        train_window_hop=0,
+        mirror=0.0,
+        label_smoothing=0.0,
+        input_norm=0,
+        out_dir=str(out),
+        progress=False,
+        checkpoint_every=2,
+        device="cpu",
+        calibration="none",
+    )
+    base.update(changes)
+    return TrainConfig(**base)

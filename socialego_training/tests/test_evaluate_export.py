@@ -141,7 +141,9 @@ def test_export_then_load_in_fresh_process_without_training_code(
     assert meta["trained"] is True and meta["notes"] == "test export"
     assert meta["window_spec"]["length"] == 10 and meta["labels"]["action"][0] == "Handshake"
     assert meta["metrics"]["test"]["n"] == 20 and meta["training_data"]["train"]["tracks"] == 60
-    assert len(meta["version"]) == 12 and meta["num_parameters"] == 430_649
+    # the toy set is small: the recipe adds the input BatchNorm (2 x 51 parameters)
+    assert meta["model_kwargs"]["input_norm"] is True
+    assert len(meta["version"]) == 12 and meta["num_parameters"] == 430_649 + 102
 
     windows = PoseWindowDataset(load_split(root, "test").tracks).windows[:4].numpy()
     np.save(tmp_path / "x.npy", windows)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from sego_toydata import fixed_recipe_config as config
 from socialego_core.artifact import load_artifact
 from socialego_core.heads import SocialOutputs
 from socialego_training.loop import epoch_batches, running_mean, split_batches, task_loss
@@ -19,25 +20,6 @@ from socialego_training.recipe import (
     steps_per_epoch,
 )
 from socialego_training.train import TrainConfig, TrainingInterrupted, train
-
-
-def config(root: Path, out: Path, **changes) -> TrainConfig:
-    base = dict(
-        data_root=str(root),
-        epochs=2,
-        batch_size=16,
-        min_steps=0,
-        train_window_hop=0,  # one window per track, no mirroring (auto: test below)
-        mirror=0.0,
-        label_smoothing=0.0,
-        out_dir=str(out),
-        progress=False,
-        checkpoint_every=2,
-        device="cpu",
-        calibration="none",
-    )
-    base.update(changes)
-    return TrainConfig(**base)
 
 
 def add_train_tracks(root: Path, n: int) -> None:

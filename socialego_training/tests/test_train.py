@@ -247,9 +247,9 @@ def test_packaged_student_config_matches_defaults() -> None:
     assert cfg.window_spec() == TrainConfig().window_spec()
     assert (cfg.epochs, cfg.batch_size, cfg.lr) == (40, 96, 0.01)
     defaults = TrainConfig()
-    assert (cfg.min_steps, cfg.label_smoothing, cfg.select, cfg.average_share, cfg.patience) == (
-        defaults.min_steps,
-        defaults.label_smoothing,
+    small_set = (cfg.min_steps, cfg.label_smoothing, cfg.input_norm)
+    assert small_set == (defaults.min_steps, defaults.label_smoothing, defaults.input_norm)
+    assert (cfg.select, cfg.average_share, cfg.patience) == (
         defaults.select,
         defaults.average_share,
         defaults.patience,

@@ -4,6 +4,11 @@ Per frame, a 2-layer GAT over the 17-joint body graph; frame attention; a 1-laye
 attention pooling over time; a 256 -> 64 -> 16 MLP giving z; the chain classifier on z.
 430,649 parameters with the JPL-Social heads (10 actions).
 
+``input_norm`` (off by default, on in the small-set recipe) adds a BatchNorm over each joint's
+(x, y, score) before the GAT, as ST-GCN's ``data_bn``: the scores' small spread (e.g. the mean
+knee score 0.6 vs 0.8 between a close and a far person) reaches the GAT at the scale of the
+coordinates' (102 parameters more).
+
 The GAT layers are PyG's ``GATConv`` (heads=1, self-loops, no edge features) written as dense
 masked attention over the 17 x 17 skeleton: the same parameters under the same names
 (``gat.convs.<k>.lin.weight``, ``att_src``, ``att_dst``, ``bias``), the same math, in training
@@ -92,6 +97,7 @@ class SocialEgoMobile(nn.Module):
         lstm_layers: int = 1,
         fc_hidden: Sequence[int] = (64, 16),
         edges: Sequence[Sequence[int]] | None = None,
+        input_norm: bool = False,
     ):
         super().__init__()
         edges = [tuple(e) for e in (BODY_EDGES if edges is None else edges)]
@@ -110,6 +116,7 @@ class SocialEgoMobile(nn.Module):
             "lstm_layers": lstm_layers,
             "fc_hidden": list(fc_hidden),
             "edges": [list(e) for e in edges],
+            "input_norm": bool(input_norm),
         }
         self.num_joints = num_joints
         self.in_channels = in_channels
@@ -119,6 +126,8 @@ class SocialEgoMobile(nn.Module):
         adjacency = torch.eye(num_joints, dtype=torch.bool)
         adjacency[pairs[1], pairs[0]] = True  # row = target node, column = source
         self.register_buffer("adjacency", adjacency, persistent=False)
+        # per-feature statistics over every frame of the batch; eval: the recomputed ones
+        self.input_norm = nn.BatchNorm1d(num_joints * in_channels) if input_norm else None
         self.gat = GraphAttention(in_channels, gat_hidden, gat_layers)
         frame_dim = num_joints * gat_hidden
         self.frame_attention = nn.Linear(frame_dim, 1)
@@ -153,6 +162,8 @@ class SocialEgoMobile(nn.Module):
         """(N, J, C) single frames -> (N, J * gat_hidden): the GAT, frame by frame (frames
         never mix, so the online path can embed each new pose once and reuse it)."""
         count = frames.shape[0]
+        if self.input_norm is not None:
+            frames = self.input_norm(frames.reshape(count, -1)).reshape(frames.shape)
         h = self.gat(frames, self.adjacency)
         return h.reshape(count, self.num_joints * self.gat_hidden)
 

@@ -102,3 +102,15 @@ def load_init_model(
         "training_data": (meta.get("training_data") or {}).get("name"),
     }
     return net, record
+
+
+def start_model_input_norm(model: nn.Module, input_norm: int, path: str | Path) -> bool:
+    """Whether the start model normalises its input (``SocialEgoMobile(input_norm=...)``):
+    fine-tuning keeps its architecture, so an explicit ``--input-norm`` must agree with it."""
+    has_norm = bool(getattr(model, "config", {}).get("input_norm", False))
+    if input_norm >= 0 and bool(input_norm) != has_norm:
+        raise ValueError(
+            f"--input-norm {input_norm} does not fit --init-from {path}: its model has input "
+            f"BatchNorm {'on' if has_norm else 'off'} (leave --input-norm at -1 to keep it)"
+        )
+    return has_norm

@@ -116,6 +116,10 @@ def _frame_part(g: _GraphBuilder, model: SocialEgoMobile, frames: str) -> str:
     joints = model.num_joints
     mask = np.where(model.adjacency.cpu().numpy(), 0.0, -np.inf).astype(np.float32)
     h = frames
+    if model.input_norm is not None:  # per (joint, channel) feature, as SocialEgoMobile
+        flat = g.op("Reshape", [h, g.ints([-1, joints * model.in_channels])])
+        h = g.batch_norm(flat, model.input_norm)
+        h = g.op("Reshape", [h, g.ints([-1, joints, model.in_channels])])
     for k, conv in enumerate(model.gat.convs):
         if k:
             h = g.op("Relu", [h])

@@ -35,7 +35,7 @@ from socialego_training.augment import mirror, mirror_permutation, mirrorable
 from socialego_training.checkpoint import BEST
 from socialego_training.config import artifact_config
 from socialego_training.datasets import PoseWindowDataset
-from socialego_training.finetune import load_init_model
+from socialego_training.finetune import load_init_model, start_model_input_norm
 from socialego_training.loop import (
     TrainingInterrupted,  # raised by train(); callers catch it from here
     TrainingTask,
@@ -50,6 +50,7 @@ from socialego_training.loop import (
 from socialego_training.recipe import (
     Schedule,
     plan_schedule,
+    small_set_input_norm,
     small_set_label_smoothing,
     small_set_min_steps,
     small_set_mirror,
@@ -88,9 +89,11 @@ class TrainResult:
     schedule: Schedule | None = None  # the recipe: epochs, steps, selection and why
 
 
-def build_model(name: str, n_action: int, spec: WindowSpec) -> nn.Module:
+def build_model(name: str, n_action: int, spec: WindowSpec, input_norm: bool = False) -> nn.Module:
     if name == "SocialEgoMobile":
-        return SocialEgoMobile(num_joints=spec.num_joints, n_action=n_action)
+        return SocialEgoMobile(num_joints=spec.num_joints, n_action=n_action, input_norm=input_norm)
+    if input_norm:
+        raise ValueError(f"input_norm is a SocialEgoMobile option; model {name} has none")
     if name == "SocialEgoNet":
         from socialego_training.socialegonet import SocialEgoNet
 
@@ -172,6 +175,18 @@ def train(
     )
     min_steps = small_set_min_steps(cfg.min_steps, n_tracks, fine_tuning)
     label_smoothing = small_set_label_smoothing(cfg.label_smoothing, n_tracks, fine_tuning)
+    init_model, init_record = None, None
+    if cfg.init_from:
+        init_model, init_record = load_init_model(
+            cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
+        )
+        input_norm = start_model_input_norm(init_model, cfg.input_norm, cfg.init_from)
+    else:
+        # auto only for the student (SocialEgoNet has no such option)
+        input_norm = small_set_input_norm(
+            cfg.input_norm if cfg.model == "SocialEgoMobile" else min(cfg.input_norm, 0),
+            n_tracks,
+        )
     schedule = plan_schedule(
         tracks=n_tracks,
         windows=len(train_set),
@@ -184,6 +199,7 @@ def train(
         window_hop=train_set.hop,
         mirror=mirror_share,
         label_smoothing=label_smoothing,
+        input_norm=input_norm,
     )
     log(f"recipe: {schedule.message()}")
     # what the loop runs (and resumes): the planned epochs, the resolved small-set settings
@@ -194,24 +210,21 @@ def train(
         epochs=schedule.epochs,
         min_steps=min_steps,
         label_smoothing=label_smoothing,
+        input_norm=int(input_norm),
         train_window_hop=train_set.hop,
         mirror=mirror_share,
         lr=lr,
     )
 
     torch.manual_seed(cfg.seed)
-    init_record = None
-    if cfg.init_from:
-        model, init_record = load_init_model(
-            cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
-        )
-        model = model.to(device)
+    if init_model is not None:
+        model = init_model.to(device)
         log(
             f"fine-tuning from {cfg.init_from} (version {init_record['version']}), lr {lr:g} "
             f"(lr {cfg.lr:g} x init_lr_scale {cfg.init_lr_scale:g})"
         )
     else:
-        model = build_model(cfg.model, n_action, spec).to(device)
+        model = build_model(cfg.model, n_action, spec, input_norm).to(device)
     if hasattr(aux_loss, "bind"):
         aux_loss.bind(model)  # a loss whose teacher follows the student (mean teacher)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)

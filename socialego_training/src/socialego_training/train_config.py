@@ -24,6 +24,7 @@ RESUME_KEYS: tuple[str, ...] = (
     "select",
     "init_from",
     "label_smoothing",
+    "input_norm",
 )
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -99,6 +100,14 @@ class TrainConfig:
         metadata={
             "help": "label smoothing of the three cross-entropies; -1 = auto (0.1 below 1000 "
             "training tracks, else 0; 0 when fine-tuning)"
+        },
+    )
+    input_norm: int = field(
+        default=-1,
+        metadata={
+            "help": "BatchNorm over the student's input features (each joint's x, y, score) "
+            "before the GAT: 1 on, 0 off, -1 = auto (on below 1000 training tracks; "
+            "fine-tuning keeps the start model's)"
         },
     )
     batch_size: int = 96
