@@ -32,8 +32,8 @@ SMALL_SET_MIRROR = 0.5
 MIN_STEPS = 750
 SMALL_SET_MIN_STEPS = 3000
 SMALL_SET_LABEL_SMOOTHING = 0.1
-# BatchNorm over the student's input features: on 300-track sets it lifted attitude on held-out
-# tracks where the student trailed the linear baseline (docs/training.md)
+# BatchNorm over the student's input features: on three 300-track sets, +0.9 / +1.1 / +0.5
+# points (intent / attitude / action) on held-out tracks on average (docs/training.md)
 SMALL_SET_INPUT_NORM = True
 
 
