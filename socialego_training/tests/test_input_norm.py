@@ -16,9 +16,10 @@ from socialego_core.fast_forward import CachedStudentForward
 from socialego_core.labels import TASKS
 from socialego_core.onnx_predictor import OnnxStudentPredictor
 from socialego_core.student import SocialEgoMobile, count_parameters
+from socialego_core.window import WindowSpec
 from socialego_training.cli import main as cli_main
 from socialego_training.recipe import small_set_input_norm
-from socialego_training.train import TrainConfig, train
+from socialego_training.train import TrainConfig, build_model, train
 
 
 def windows(batch: int, seed: int) -> np.ndarray:
@@ -86,6 +87,8 @@ def test_small_set_recipe_turns_it_on() -> None:
     assert small_set_input_norm(0, 180) is False and small_set_input_norm(1, 5000) is True
     with pytest.raises(ValueError, match="input_norm must be -1"):
         small_set_input_norm(2, 180)
+    with pytest.raises(ValueError, match="input_norm is a SocialEgoMobile option"):
+        build_model("SocialEgoNet", 10, WindowSpec(), input_norm=True)
 
 
 def test_auto_is_trained_recorded_and_runs_everywhere(tmp_path: Path, toy_root: Path) -> None:

@@ -182,11 +182,9 @@ def train(
         )
         input_norm = start_model_input_norm(init_model, cfg.input_norm, cfg.init_from)
     else:
-        # auto only for the student (SocialEgoNet has no such option)
-        input_norm = small_set_input_norm(
-            cfg.input_norm if cfg.model == "SocialEgoMobile" else min(cfg.input_norm, 0),
-            n_tracks,
-        )
+        # auto only for the student (SocialEgoNet has none; build_model refuses an explicit 1)
+        auto_off = cfg.model != "SocialEgoMobile" and cfg.input_norm == -1
+        input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks)
     schedule = plan_schedule(
         tracks=n_tracks,
         windows=len(train_set),
