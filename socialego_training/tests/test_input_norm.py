@@ -20,14 +20,7 @@ from socialego_core.window import WindowSpec
 from socialego_training.cli import main as cli_main
 from socialego_training.recipe import small_set_input_norm
 from socialego_training.train import TrainConfig, build_model, train
-
-
-def windows(batch: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-0.5, 0.5, (batch, 10, 17, 3)).astype(np.float32)
-    x[..., 2] = rng.uniform(0, 1, x.shape[:3])
-    x[rng.random(x.shape[:3]) < 0.1] = 0.0  # undetected joints
-    return x
+from test_onnx_export import max_difference, random_windows
 
 
 def normalised_student(seed: int = 0) -> SocialEgoMobile:
@@ -52,7 +45,7 @@ def test_off_by_default_and_102_parameters_when_on() -> None:
 
 def test_each_joint_feature_is_standardised_before_the_gat() -> None:
     model = normalised_student()
-    frames = torch.from_numpy(windows(4, 0).reshape(40, 17, 3))
+    frames = torch.from_numpy(random_windows(4, 0).reshape(40, 17, 3))
     bn = model.input_norm
     # oracle: (x - mean) / sqrt(var + eps) * weight + bias, per (joint, channel) feature
     flat = frames.reshape(40, 51)
@@ -69,7 +62,7 @@ def test_fast_online_path_equals_the_plain_forward() -> None:
     model = normalised_student(1)
     fast = CachedStudentForward(model, calibration=Calibration.identity())
     for batch, seed in ((1, 0), (6, 1), (20, 2)):
-        x = windows(batch, seed)
+        x = random_windows(batch, seed)
         with torch.inference_mode():
             out = model(torch.from_numpy(x))
         got = fast.predict(x)
@@ -109,9 +102,9 @@ def test_auto_is_trained_recorded_and_runs_everywhere(tmp_path: Path, toy_root: 
     onnx_path = tmp_path / "auto.onnx"
     argv = ["export", "--model", str(result.best_path), "--out", str(onnx_path)]
     assert cli_main([*argv, "--format", "onnx"]) == 0
-    x = windows(5, 3)
+    x = random_windows(5, 3)
     got, expected = OnnxStudentPredictor(onnx_path, threads=1).predict(x), predictor.predict(x)
-    assert max(float(np.abs(got[t] - expected[t]).max()) for t in TASKS) <= 1e-4
+    assert max_difference(got, expected) <= 1e-4
 
     off = train(fixed_recipe_config(toy_root, tmp_path / "off", input_norm=0), log=lambda _: None)
     assert load_artifact(off.best_path)["metadata"]["model_kwargs"]["input_norm"] is False
@@ -136,3 +129,9 @@ def test_fine_tuning_keeps_the_start_models_choice(tmp_path: Path, toy_root: Pat
             toy_root, tmp_path / "bad", init_from=str(start.best_path), input_norm=0
         )
         train(bad, log=lambda _: None)
+    # values other than -1 / 0 / 1 are refused on the fine-tuning path too
+    with pytest.raises(ValueError, match="input_norm must be -1"):
+        odd = fixed_recipe_config(
+            toy_root, tmp_path / "odd", init_from=str(start.best_path), input_norm=2
+        )
+        train(odd, log=lambda _: None)

@@ -175,16 +175,16 @@ def train(
     )
     min_steps = small_set_min_steps(cfg.min_steps, n_tracks, fine_tuning)
     label_smoothing = small_set_label_smoothing(cfg.label_smoothing, n_tracks, fine_tuning)
+    # auto only for the student (SocialEgoNet has none; build_model refuses an explicit 1);
+    # when fine-tuning, the start model decides (an explicit value must agree with it)
+    auto_off = cfg.model != "SocialEgoMobile" and cfg.input_norm == -1
+    input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks, fine_tuning)
     init_model, init_record = None, None
     if cfg.init_from:
         init_model, init_record = load_init_model(
             cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
         )
         input_norm = start_model_input_norm(init_model, cfg.input_norm, cfg.init_from)
-    else:
-        # auto only for the student (SocialEgoNet has none; build_model refuses an explicit 1)
-        auto_off = cfg.model != "SocialEgoMobile" and cfg.input_norm == -1
-        input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks)
     schedule = plan_schedule(
         tracks=n_tracks,
         windows=len(train_set),
