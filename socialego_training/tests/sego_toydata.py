@@ -94,7 +94,8 @@ def write_toy_dataset(
 
 def fixed_recipe_config(root: Path, out: Path, **changes) -> TrainConfig:
     """A quick run on a toy dataset with every size-dependent (auto) setting pinned off: 2
-    epochs, no step budget, one unmirrored window a track, no smoothing, no input BatchNorm."""
+    epochs, no step budget, one unmirrored window a track, no smoothing, no input BatchNorm,
+    no mean-pose head."""
     base = dict(
         data_root=str(root),
         epochs=2,
@@ -104,6 +105,7 @@ def fixed_recipe_config(root: Path, out: Path, **changes) -> TrainConfig:
         mirror=0.0,
         label_smoothing=0.0,
         input_norm=0,
+        mean_pose_head=0.0,
         out_dir=str(out),
         progress=False,
         checkpoint_every=2,

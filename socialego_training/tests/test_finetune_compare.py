@@ -66,8 +66,10 @@ def test_init_from_the_shipped_model_fine_tunes(tmp_path: Path, toy_root: Path) 
     result = train(cfg, log=quiet)
     meta = load_artifact(result.best_path)["metadata"]
     assert meta["training"]["init_from"]["version"] == shipped["version"]
-    # the same architecture; the shipped artifact predates the input_norm option (off)
-    assert meta["model_kwargs"] == {**shipped["model_kwargs"], "input_norm": False}
+    # the same architecture; the shipped artifact predates the input_norm and mean_pose_head
+    # options (off)
+    expected = {**shipped["model_kwargs"], "input_norm": False, "mean_pose_head": False}
+    assert meta["model_kwargs"] == expected
     # fine-tuning runs at 3 % of the learning rate, on one unmirrored window a track, by default
     assert meta["training"]["config"]["lr"] == pytest.approx(0.0003)
     assert (

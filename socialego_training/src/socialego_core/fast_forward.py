@@ -5,7 +5,8 @@ embedding and its Bi-LSTM input projection depend on that frame alone: the frame
 weight a_t only scales the projection (W_ih (a_t g_t) = a_t (W_ih g_t)). So the projection
 ``[frame-attention logit, W_ih forward, W_ih backward]`` of each distinct normalised frame is
 cached by the frame's bytes, and a tick computes it only for new frames; the Bi-LSTM
-recurrence, the pooling and the heads run per window as in ``SocialEgoMobile.forward``.
+recurrence, the pooling and the heads run per window as in ``SocialEgoMobile.forward`` (with
+the mean-pose head, when the model has one, on the window's frames).
 
 Same weights, same math; the float summation order differs and tanh is evaluated as
 2 sigmoid(2x) - 1 (one sigmoid over all four gates): tests hold the probabilities within 1e-5
@@ -212,4 +213,7 @@ class CachedStudentForward:
             rows = self._frame_rows(x)
             z = self.model.temporal_head(self._bilstm(rows, x.shape[1], x.shape[0]))
             logits = self.model.classifier(z)
+            head = getattr(self.model, "mean_pose_head", None)
+            if head is not None and head.active:
+                logits = head.fuse(logits, head.window_logits(torch.from_numpy(x).to(self.device)))
             return class_probabilities(dict(zip(TASKS, logits)), self.calibration)

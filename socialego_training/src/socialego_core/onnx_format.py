@@ -4,10 +4,12 @@ One graph, ``windows`` (B, T, J, 3) normalised -> ``intent``, ``attitude``, ``ac
 ``z``, dynamic batch. Two named tensors inside it split it in the two halves the runtime's
 cached forward runs separately (``socialego_core.onnx_predictor``):
 
-- per frame: ``frames`` (N, J, 3) -> ``frame_projection`` (N, 1 + 8H): the GAT embedding
-  projected to [frame-attention logit, forward LSTM input gates, backward LSTM input gates];
-- per window: ``window_projection`` (B, T, 1 + 8H) -> the logits (the Bi-LSTM recurrence,
-  attention pooling, MLP and chain classifier).
+- per frame: ``frames`` (N, J, 3) -> ``frame_projection`` (N, 1 + 8H [+ K]): the GAT embedding
+  projected to [frame-attention logit, forward LSTM input gates, backward LSTM input gates],
+  followed, for a student with a mean-pose head, by that head's K logits of the frame;
+- per window: ``window_projection`` (B, T, 1 + 8H [+ K]) -> the logits (the Bi-LSTM
+  recurrence, attention pooling, MLP and chain classifier, fused with the mean-pose head's
+  logits averaged over the window).
 
 The artifact's metadata (the ``.pt`` file's, unchanged: layout, joints, window spec with its
 normalisation, label tables, calibration, version) travels in the model's ``metadata_props``:

@@ -9,6 +9,10 @@ attention pooling over time; a 256 -> 64 -> 16 MLP giving z; the chain classifie
 knee score 0.6 vs 0.8 between a close and a far person) reaches the GAT at the scale of the
 coordinates' (102 parameters more).
 
+``mean_pose_head`` (off by default, on in the small-set recipe) adds a linear model on the
+window's mean pose whose log-probabilities join the chain classifier's in eval mode
+(``socialego_core.mean_pose_head``; fixed buffers, no parameters).
+
 The GAT layers are PyG's ``GATConv`` (heads=1, self-loops, no edge features) written as dense
 masked attention over the 17 x 17 skeleton: the same parameters under the same names
 (``gat.convs.<k>.lin.weight``, ``att_src``, ``att_dst``, ``bias``), the same math, in training
@@ -24,6 +28,7 @@ from torch import nn
 
 from socialego_core.heads import ChainClassifier, SocialOutputs
 from socialego_core.layouts import BODY_EDGES
+from socialego_core.mean_pose_head import MeanPoseHead
 
 
 def symmetric_edge_index(edges: Sequence[tuple[int, int]]) -> torch.Tensor:
@@ -98,6 +103,7 @@ class SocialEgoMobile(nn.Module):
         fc_hidden: Sequence[int] = (64, 16),
         edges: Sequence[Sequence[int]] | None = None,
         input_norm: bool = False,
+        mean_pose_head: bool = False,
     ):
         super().__init__()
         edges = [tuple(e) for e in (BODY_EDGES if edges is None else edges)]
@@ -117,6 +123,7 @@ class SocialEgoMobile(nn.Module):
             "fc_hidden": list(fc_hidden),
             "edges": [list(e) for e in edges],
             "input_norm": bool(input_norm),
+            "mean_pose_head": bool(mean_pose_head),
         }
         self.num_joints = num_joints
         self.in_channels = in_channels
@@ -143,6 +150,11 @@ class SocialEgoMobile(nn.Module):
         self.fc = nn.Sequential(*layers)
         self.repr_dim = width
         self.classifier = ChainClassifier(width, n_intent, n_attitude, n_action)
+        self.mean_pose_head = (
+            MeanPoseHead(num_joints * in_channels, (n_intent, n_attitude, n_action))
+            if mean_pose_head
+            else None
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, J, C) -> z (B, repr_dim)."""
@@ -174,7 +186,11 @@ class SocialEgoMobile(nn.Module):
 
     def forward(self, x: torch.Tensor) -> SocialOutputs:
         z = self.encode(x)
-        intent, attitude, action = self.classifier(z)
+        logits = self.classifier(z)
+        head = self.mean_pose_head
+        if head is not None and head.active and not self.training:
+            logits = head.fuse(logits, head.window_logits(x))
+        intent, attitude, action = logits
         return SocialOutputs(intent, attitude, action, z)
 
 

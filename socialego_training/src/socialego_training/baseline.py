@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from socialego_core.labels import TASKS, LabelTable
 
@@ -18,6 +18,14 @@ from socialego_training.metrics import task_metrics
 def mean_pose_features(dataset: PoseWindowDataset) -> np.ndarray:
     """(N, J * 3): the window's (x, y, score) averaged over time."""
     return dataset.windows.mean(dim=1).reshape(len(dataset), -1).numpy()
+
+
+def mean_pose_classifier(seed: int = 0) -> Pipeline:
+    """The linear model on the mean pose (unfitted): standardised features, multinomial
+    logistic regression. The baseline and the student's mean-pose head both use it."""
+    return make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
+    )
 
 
 def linear_baseline(
@@ -31,10 +39,7 @@ def linear_baseline(
         if len(classes) == 1:
             predictions[:, i] = classes[0]
             continue
-        clf = make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
-        )
-        clf.fit(x_train, y_train[:, i])
+        clf = mean_pose_classifier(seed).fit(x_train, y_train[:, i])
         predictions[:, i] = clf.predict(x_test)
     return task_metrics(test.labels.numpy(), predictions, label_table)
 

@@ -190,6 +190,7 @@ class DistillConfig(TrainConfig):
     min_steps: int = field(default=0, metadata={"help": "optimiser-step budget (0 = off)"})
     label_smoothing: float = field(default=0.0, metadata={"help": "of the cross-entropies"})
     input_norm: int = field(default=0, metadata={"help": "BatchNorm over the student's input"})
+    mean_pose_head: float = field(default=0.0, metadata={"help": "mean-pose head fusion weight"})
     select: str = field(default="best", metadata={"help": "best | last | swa | auto"})
     train_window_hop: int = field(default=0, metadata={"help": "must be 0 (one window a track)"})
     mirror: float = field(default=0.0, metadata={"help": "share of training windows mirrored"})

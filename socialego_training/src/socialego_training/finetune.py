@@ -104,6 +104,22 @@ def load_init_model(
     return net, record
 
 
+def start_model_mean_pose_head(model: nn.Module, fusion: float, path: str | Path) -> float:
+    """The fusion weight of the start model's mean-pose head (0: it has none), or an explicit
+    ``--mean-pose-head`` weight > 0 for a start model with a head (refitted on the new data);
+    an explicit value must agree with whether the start model has one."""
+    head = getattr(model, "mean_pose_head", None)
+    if fusion >= 0 and (fusion > 0) != (head is not None):
+        raise ValueError(
+            f"--mean-pose-head {fusion:g} does not fit --init-from {path}: its model has "
+            f"{'a' if head is not None else 'no'} mean-pose head (leave --mean-pose-head at -1 "
+            "to keep it)"
+        )
+    if head is None:
+        return 0.0
+    return float(fusion) if fusion > 0 else float(head.fusion)
+
+
 def start_model_input_norm(model: nn.Module, input_norm: int, path: str | Path) -> bool:
     """Whether the start model normalises its input (``SocialEgoMobile(input_norm=...)``):
     fine-tuning keeps its architecture, so an explicit ``--input-norm`` must agree with it."""

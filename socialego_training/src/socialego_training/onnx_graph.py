@@ -4,7 +4,9 @@ Built operator by operator from the trained ``SocialEgoMobile`` in eval mode (Ba
 into a scale and a shift, the Bi-LSTM unrolled over the window's T steps with both directions in
 one batched MatMul per step), so the graph has the named split points the runtime's cached
 forward needs and no exporter tracing. Same weights, same math as ``SocialEgoMobile.forward``:
-tests hold its outputs within 1e-4 of PyTorch.
+tests hold its outputs within 1e-4 of PyTorch. A fitted mean-pose head adds its per-frame linear
+logits as the frame projection's last K columns; the window part averages them over time and
+fuses them with the chain classifier's (``socialego_core.mean_pose_head``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 from socialego_core import onnx_format as fmt
+from socialego_core.mean_pose_head import MeanPoseHead
 from socialego_core.student import SocialEgoMobile
 from torch import nn
 
@@ -111,9 +114,16 @@ class _GraphBuilder:
         return self.op("Add", [self.op("Mul", [x, self.const(scale)]), self.const(shift)])
 
 
+def _mean_pose_head(model: SocialEgoMobile) -> MeanPoseHead | None:
+    head = model.mean_pose_head
+    return head if head is not None and head.active else None
+
+
 def _frame_part(g: _GraphBuilder, model: SocialEgoMobile, frames: str) -> str:
-    """(N, J, C) frames -> (N, 1 + 8H) frame projections."""
+    """(N, J, C) frames -> (N, 1 + 8H [+ K]) frame projections (K: the mean-pose head's
+    logits of the frame)."""
     joints = model.num_joints
+    raw = frames
     mask = np.where(model.adjacency.cpu().numpy(), 0.0, -np.inf).astype(np.float32)
     h = frames
     if model.input_norm is not None:  # per (joint, channel) feature, as SocialEgoMobile
@@ -142,17 +152,29 @@ def _frame_part(g: _GraphBuilder, model: SocialEgoMobile, frames: str) -> str:
     with torch.no_grad():
         projection.weight.copy_(weight)
         projection.bias.copy_(bias)
-    return g.linear(h, projection, fmt.FRAME_PROJECTION)
+    head = _mean_pose_head(model)
+    if head is None:
+        return g.linear(h, projection, fmt.FRAME_PROJECTION)
+    flat = g.op("Reshape", [raw, g.ints([-1, joints * model.in_channels])])
+    head_logits = g.op("MatMul", [flat, g.const(head.weight.detach().cpu().numpy().T)])
+    head_logits = g.op("Add", [head_logits, g.const(head.bias.detach().cpu().numpy())])
+    return g.op("Concat", [g.linear(h, projection), head_logits], fmt.FRAME_PROJECTION, axis=1)
 
 
 def _temporal_part(
     g: _GraphBuilder, model: SocialEgoMobile, steps: int, x: str, quantize: str = "none"
 ) -> list[str]:
-    """(B, T, 1 + 8H) window projections -> intent, attitude, action logits and z."""
+    """(B, T, 1 + 8H [+ K]) window projections -> intent, attitude, action logits and z."""
     lstm = model.lstm
     hd = lstm.hidden_size
-    x = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, B, 1 + 8H)
-    logit, forward, backward = g.split(x, [1, 4 * hd, 4 * hd], axis=2)
+    head = _mean_pose_head(model)
+    x = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, B, 1 + 8H [+ K])
+    if head is None:
+        logit, forward, backward = g.split(x, [1, 4 * hd, 4 * hd], axis=2)
+    else:
+        logit, forward, backward, head_logits = g.split(
+            x, [1, 4 * hd, 4 * hd, sum(head.classes)], axis=2
+        )
     attention = g.op("Softmax", [logit], axis=0)  # frame attention over time, (T, B, 1)
     biases = [
         (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().cpu().numpy(),
@@ -203,15 +225,29 @@ def _temporal_part(
         else:
             raise ValueError(f"ONNX export does not cover a {type(layer).__name__} in the MLP")
     z = g.op("Identity", [h], fmt.Z)
-    head = model.classifier
-    intent = g.linear(g.op("Relu", [z]), head.intent_head[1], "intent")
+    chain = model.classifier
+    names = [None, None, None] if head is not None else list(fmt.LOGITS)
+    intent = g.linear(g.op("Relu", [z]), chain.intent_head[1], names[0])
     cat = g.op("Concat", [z, intent], axis=1)
-    attitude_in = g.op("Relu", [g.batch_norm(cat, head.attitude_head[0])])
-    attitude = g.linear(attitude_in, head.attitude_head[2], "attitude")
+    attitude_in = g.op("Relu", [g.batch_norm(cat, chain.attitude_head[0])])
+    attitude = g.linear(attitude_in, chain.attitude_head[2], names[1])
     cat = g.op("Concat", [z, intent, attitude], axis=1)
-    action_in = g.op("Relu", [g.batch_norm(cat, head.action_head[0])])
-    action = g.linear(action_in, head.action_head[2], "action")
-    return [intent, attitude, action, z]
+    action_in = g.op("Relu", [g.batch_norm(cat, chain.action_head[0])])
+    action = g.linear(action_in, chain.action_head[2], names[2])
+    if head is None:
+        return [intent, attitude, action, z]
+    # the linear model on the mean pose = the mean over time of its per-frame logits
+    mean = g.op("Mul", [g.op("ReduceSum", [head_logits, axis0], keepdims=0), g.const(1 / steps)])
+    fused = []
+    for task, logits, linear in zip(
+        fmt.LOGITS,
+        [intent, attitude, action],
+        g.split(mean, list(head.classes), axis=1),
+        strict=True,
+    ):
+        weighted = g.op("Mul", [g.op("LogSoftmax", [linear], axis=1), g.const(float(head.fusion))])
+        fused.append(g.op("Add", [g.op("LogSoftmax", [logits], axis=1), weighted], task))
+    return [*fused, z]
 
 
 def student_onnx(
@@ -231,7 +267,8 @@ def student_onnx(
     if quantize not in fmt.QUANTIZE:
         raise ValueError(f"quantize {quantize!r} is unknown; known: {', '.join(fmt.QUANTIZE)}")
     projection = _frame_part(g, model, frames)
-    width = 1 + 8 * lstm.hidden_size
+    head = _mean_pose_head(model)
+    width = 1 + 8 * lstm.hidden_size + (sum(head.classes) if head is not None else 0)
     windows = g.op("Reshape", [projection, g.ints([-1, steps, width])], fmt.WINDOW_PROJECTION)
     outputs = _temporal_part(g, model, steps, windows, quantize)
     classes = [model.classifier.intent_head[1].out_features]

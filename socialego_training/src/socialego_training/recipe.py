@@ -4,8 +4,9 @@ A fixed epoch count trains a small dataset for few optimiser steps (40 epochs of
 batch 96 are 160 steps, too few for the student), so the number of epochs follows an
 optimiser-step budget: at least ``epochs``, and as many more as ``min_steps`` needs. On a large
 set the budget (750) is already met and nothing changes; below ``SMALL_SET_TRACKS`` training
-tracks the budget is 3,000 steps, the cross-entropies are label-smoothed and the student
-normalises its input (``input_norm``).
+tracks the budget is 3,000 steps, the cross-entropies are label-smoothed, the student
+normalises its input (``input_norm``) and carries a linear mean-pose head (``mean_pose_head``,
+the fusion weight of its log-probabilities).
 
 Picking the best epoch on a validation split of a few dozen tracks is noisy (it moves test
 accuracy by several points between seeds), so ``select`` chooses how the exported weights are
@@ -35,6 +36,11 @@ SMALL_SET_LABEL_SMOOTHING = 0.1
 # BatchNorm over the student's input features: on three 300-track sets, +0.9 / +1.1 / +0.5
 # points (intent / attitude / action) on held-out tracks on average (docs/training.md)
 SMALL_SET_INPUT_NORM = True
+# the linear mean-pose head's log-probabilities added to the chain classifier's at weight 1: on
+# three 300-track sets, +0.6 / +2.0 / +0.8 points (intent / attitude / action) on held-out
+# tracks, and every training seed's model ahead of the linear baseline on every task
+# (docs/training.md)
+SMALL_SET_MEAN_POSE_FUSION = 1.0
 
 
 def is_small_set(tracks: int, fine_tuning: bool = False) -> bool:
@@ -93,6 +99,18 @@ def small_set_input_norm(input_norm: int, tracks: int, fine_tuning: bool = False
     return SMALL_SET_INPUT_NORM if is_small_set(tracks, fine_tuning) else False
 
 
+def small_set_mean_pose_head(fusion: float, tracks: int, fine_tuning: bool = False) -> float:
+    """``mean_pose_head`` (the fusion weight of the student's linear mean-pose head; 0 = no
+    head): as given, or for -1 (auto) ``SMALL_SET_MEAN_POSE_FUSION`` below ``SMALL_SET_TRACKS``
+    training tracks, else 0. Fine-tuning keeps the start model's architecture, so auto is off
+    there (the caller keeps a head the start model has)."""
+    if fusion >= 0:
+        return float(fusion)
+    if fusion != -1:
+        raise ValueError(f"mean_pose_head must be -1 (auto), 0 (off) or a weight > 0, got {fusion}")
+    return SMALL_SET_MEAN_POSE_FUSION if is_small_set(tracks, fine_tuning) else 0.0
+
+
 # validation windows from which the best epoch is a trustworthy choice (``select auto``)
 AUTO_BEST_MIN_VALIDATION = 200
 
@@ -128,6 +146,7 @@ class Schedule:
     mirror: float = 0.0  # share of training windows mirrored
     label_smoothing: float = 0.0  # of the three cross-entropies
     input_norm: bool = False  # BatchNorm over the student's input features
+    mean_pose_head: float = 0.0  # fusion weight of the linear mean-pose head (0: none)
 
     def message(self) -> str:
         windows = f"{self.windows} windows"
@@ -136,6 +155,8 @@ class Schedule:
         mirrored = f", {self.mirror:.0%} mirrored" if self.mirror else ""
         smoothed = f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
         normalised = ", input BatchNorm" if self.input_norm else ""
+        if self.mean_pose_head:
+            normalised += f", mean-pose head (fusion {self.mean_pose_head:g})"
         return (
             f"{self.tracks} tracks, {windows}{mirrored}{smoothed}{normalised}, "
             f"batch {self.batch_size} -> {self.epochs} epochs, {self.total_steps} steps, "
@@ -177,6 +198,7 @@ def plan_schedule(
     mirror: float = 0.0,
     label_smoothing: float = 0.0,
     input_norm: bool = False,
+    mean_pose_head: float = 0.0,
 ) -> Schedule:
     """The epochs (at least ``epochs``, more until ``min_steps`` optimiser steps) and the
     selection for a training set of ``windows`` windows."""
@@ -233,4 +255,5 @@ def plan_schedule(
         mirror=mirror,
         label_smoothing=label_smoothing,
         input_norm=input_norm,
+        mean_pose_head=mean_pose_head,
     )

@@ -35,7 +35,11 @@ from socialego_training.augment import mirror, mirror_permutation, mirrorable
 from socialego_training.checkpoint import BEST
 from socialego_training.config import artifact_config
 from socialego_training.datasets import PoseWindowDataset
-from socialego_training.finetune import load_init_model, start_model_input_norm
+from socialego_training.finetune import (
+    load_init_model,
+    start_model_input_norm,
+    start_model_mean_pose_head,
+)
 from socialego_training.loop import (
     TrainingInterrupted,  # raised by train(); callers catch it from here
     TrainingTask,
@@ -47,11 +51,13 @@ from socialego_training.loop import (
     step_seed,
     task_loss,
 )
+from socialego_training.mean_pose_fit import fit_mean_pose_head
 from socialego_training.recipe import (
     Schedule,
     plan_schedule,
     small_set_input_norm,
     small_set_label_smoothing,
+    small_set_mean_pose_head,
     small_set_min_steps,
     small_set_mirror,
 )
@@ -89,11 +95,23 @@ class TrainResult:
     schedule: Schedule | None = None  # the recipe: epochs, steps, selection and why
 
 
-def build_model(name: str, n_action: int, spec: WindowSpec, input_norm: bool = False) -> nn.Module:
+def build_model(
+    name: str,
+    n_action: int,
+    spec: WindowSpec,
+    input_norm: bool = False,
+    mean_pose_head: bool = False,
+) -> nn.Module:
     if name == "SocialEgoMobile":
-        return SocialEgoMobile(num_joints=spec.num_joints, n_action=n_action, input_norm=input_norm)
-    if input_norm:
-        raise ValueError(f"input_norm is a SocialEgoMobile option; model {name} has none")
+        return SocialEgoMobile(
+            num_joints=spec.num_joints,
+            n_action=n_action,
+            input_norm=input_norm,
+            mean_pose_head=mean_pose_head,
+        )
+    for option, value in (("input_norm", input_norm), ("mean_pose_head", mean_pose_head)):
+        if value:
+            raise ValueError(f"{option} is a SocialEgoMobile option; model {name} has none")
     if name == "SocialEgoNet":
         from socialego_training.socialegonet import SocialEgoNet
 
@@ -177,14 +195,20 @@ def train(
     label_smoothing = small_set_label_smoothing(cfg.label_smoothing, n_tracks, fine_tuning)
     # auto only for the student (SocialEgoNet has none; build_model refuses an explicit 1);
     # when fine-tuning, the start model decides (an explicit value must agree with it)
-    auto_off = cfg.model != "SocialEgoMobile" and cfg.input_norm == -1
+    student = cfg.model == "SocialEgoMobile"
+    auto_off = not student and cfg.input_norm == -1
     input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks, fine_tuning)
+    auto_off = not student and cfg.mean_pose_head == -1
+    mean_pose = small_set_mean_pose_head(
+        0 if auto_off else cfg.mean_pose_head, n_tracks, fine_tuning
+    )
     init_model, init_record = None, None
     if cfg.init_from:
         init_model, init_record = load_init_model(
             cfg.init_from, cfg.model, spec, labels_table, registry=model_registry()
         )
         input_norm = start_model_input_norm(init_model, cfg.input_norm, cfg.init_from)
+        mean_pose = start_model_mean_pose_head(init_model, cfg.mean_pose_head, cfg.init_from)
     schedule = plan_schedule(
         tracks=n_tracks,
         windows=len(train_set),
@@ -198,6 +222,7 @@ def train(
         mirror=mirror_share,
         label_smoothing=label_smoothing,
         input_norm=input_norm,
+        mean_pose_head=mean_pose,
     )
     log(f"recipe: {schedule.message()}")
     # what the loop runs (and resumes): the planned epochs, the resolved small-set settings
@@ -209,6 +234,7 @@ def train(
         min_steps=min_steps,
         label_smoothing=label_smoothing,
         input_norm=int(input_norm),
+        mean_pose_head=mean_pose,
         train_window_hop=train_set.hop,
         mirror=mirror_share,
         lr=lr,
@@ -222,7 +248,12 @@ def train(
             f"(lr {cfg.lr:g} x init_lr_scale {cfg.init_lr_scale:g})"
         )
     else:
-        model = build_model(cfg.model, n_action, spec, input_norm).to(device)
+        model = build_model(cfg.model, n_action, spec, input_norm, mean_pose > 0).to(device)
+    if mean_pose > 0:
+        # closed form, before training (no random numbers drawn): the head joins the output
+        # in eval mode only, so validation sees the model as it will be deployed
+        fit_mean_pose_head(model.mean_pose_head, train_set.tracks, spec, mean_pose, cfg.seed)
+        log(f"mean-pose head fitted on the first windows of {n_tracks} training tracks")
     if hasattr(aux_loss, "bind"):
         aux_loss.bind(model)  # a loss whose teacher follows the student (mean teacher)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)

@@ -25,6 +25,7 @@ RESUME_KEYS: tuple[str, ...] = (
     "init_from",
     "label_smoothing",
     "input_norm",
+    "mean_pose_head",
 )
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -108,6 +109,15 @@ class TrainConfig:
             "help": "BatchNorm over the student's input features (each joint's x, y, score) "
             "before the GAT: 1 on, 0 off, -1 = auto (on below 1000 training tracks; "
             "fine-tuning keeps the start model's)"
+        },
+    )
+    mean_pose_head: float = field(
+        default=-1.0,
+        metadata={
+            "help": "the student's linear mean-pose head (the linear baseline's model, fitted on "
+            "each training track's first window), its log-probabilities added to the chain "
+            "classifier's at this weight in eval mode: 0 = no head, -1 = auto (1 below 1000 "
+            "training tracks; fine-tuning keeps the start model's)"
         },
     )
     batch_size: int = 96
