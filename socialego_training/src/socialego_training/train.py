@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from socialego_core.artifact import build_model as build_artifact_model
-from socialego_core.artifact import load_artifact
 from socialego_core.calibration import METHODS
 from socialego_core.corruption import augment_scores, corrupt, curriculum_rate
 from socialego_core.heads import SocialOutputs
 from socialego_core.labels import TASKS, get_label_table
-from socialego_core.student import SocialEgoMobile
-from socialego_core.window import WindowSpec
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
@@ -52,6 +48,7 @@ from socialego_training.loop import (
     task_loss,
 )
 from socialego_training.mean_pose_fit import fit_mean_pose_head
+from socialego_training.model_factory import build_model, load_model, model_registry
 from socialego_training.recipe import (
     Schedule,
     plan_schedule,
@@ -93,44 +90,6 @@ class TrainResult:
     wall_time_s: float
     train_windows_per_s: float
     schedule: Schedule | None = None  # the recipe: epochs, steps, selection and why
-
-
-def build_model(
-    name: str,
-    n_action: int,
-    spec: WindowSpec,
-    input_norm: bool = False,
-    mean_pose_head: bool = False,
-) -> nn.Module:
-    if name == "SocialEgoMobile":
-        return SocialEgoMobile(
-            num_joints=spec.num_joints,
-            n_action=n_action,
-            input_norm=input_norm,
-            mean_pose_head=mean_pose_head,
-        )
-    for option, value in (("input_norm", input_norm), ("mean_pose_head", mean_pose_head)):
-        if value:
-            raise ValueError(f"{option} is a SocialEgoMobile option; model {name} has none")
-    if name == "SocialEgoNet":
-        from socialego_training.socialegonet import SocialEgoNet
-
-        if spec.joints != tuple(range(133)):
-            raise ValueError("SocialEgoNet needs all 133 whole-body joints (joints 0-132)")
-        return SocialEgoNet(n_action=n_action)
-    raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_DEFAULTS)}")
-
-
-def model_registry() -> dict[str, type[nn.Module]]:
-    from socialego_training.socialegonet import SocialEgoNet
-
-    return {"SocialEgoMobile": SocialEgoMobile, "SocialEgoNet": SocialEgoNet}
-
-
-def load_model(path: str | Path) -> nn.Module:
-    """Any model artifact this package can train (student or SocialEgoNet), in eval mode."""
-    payload = load_artifact(path)
-    return build_artifact_model(payload, path, registry=model_registry())
 
 
 def _new_epoch_stats() -> dict[str, float]:
