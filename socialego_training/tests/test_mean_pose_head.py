@@ -26,6 +26,7 @@ from socialego_training.mean_pose_fit import ABSENT_CLASS_LOGIT, task_logit_map
 from socialego_training.recipe import small_set_mean_pose_head
 from socialego_training.train import TrainConfig, build_model, train
 from test_onnx_export import max_difference, random_windows
+from test_onnx_int8 import PROBABILITY_CHANGE
 
 SIZES = (3, 3, 10)
 
@@ -167,6 +168,13 @@ def test_auto_is_fitted_recorded_and_runs_everywhere(tmp_path: Path, toy_root: P
     assert max_difference(onnx_model.cached_forward().predict(x), expected) <= 1e-4
     # and the PyTorch one
     assert max_difference(predictor.cached_forward().predict(x), expected) <= 1e-4
+    # the int8 graph quantises only the recurrence: the head stays float, the outputs close
+    int8_path = tmp_path / "auto.int8.onnx"
+    argv = ["export", "--model", str(result.best_path), "--out", str(int8_path)]
+    assert cli_main([*argv, "--format", "onnx", "--quantize", "int8"]) == 0
+    int8_model = OnnxStudentPredictor(int8_path, threads=1)
+    assert max_difference(int8_model.predict(x), expected) <= PROBABILITY_CHANGE
+    assert max_difference(int8_model.cached_forward().predict(x), expected) <= PROBABILITY_CHANGE
 
 
 def test_fine_tuning_keeps_and_refits_the_start_models_head(tmp_path: Path, toy_root: Path) -> None:
