@@ -130,6 +130,9 @@ def test_small_set_recipe_turns_it_on() -> None:
     assert small_set_mean_pose_head(-1, 1000) == 0.0  # the shipped model's recipe is unchanged
     assert small_set_mean_pose_head(-1, 180, fine_tuning=True) == 0.0
     assert small_set_mean_pose_head(0, 180) == 0.0 and small_set_mean_pose_head(0.5, 5000) == 0.5
+    # a run on corrupted windows asks for robustness, which the linear head lacks
+    assert small_set_mean_pose_head(-1, 180, corrupted=True) == 0.0
+    assert small_set_mean_pose_head(1.0, 180, corrupted=True) == 1.0
     with pytest.raises(ValueError, match="mean_pose_head must be -1"):
         small_set_mean_pose_head(-2, 180)
     with pytest.raises(ValueError, match="mean_pose_head is a SocialEgoMobile option"):
@@ -168,6 +171,11 @@ def test_auto_is_fitted_recorded_and_runs_everywhere(tmp_path: Path, toy_root: P
     assert max_difference(onnx_model.cached_forward().predict(x), expected) <= 1e-4
     # and the PyTorch one
     assert max_difference(predictor.cached_forward().predict(x), expected) <= 1e-4
+    corrupted = train(
+        fixed_recipe_config(toy_root, tmp_path / "corrupted", mean_pose_head=-1, joint_rate=0.3),
+        log=lambda _: None,
+    )
+    assert load_artifact(corrupted.best_path)["metadata"]["model_kwargs"]["mean_pose_head"] is False
     # the int8 graph quantises only the recurrence: the head stays float, the outputs close
     int8_path = tmp_path / "auto.int8.onnx"
     argv = ["export", "--model", str(result.best_path), "--out", str(int8_path)]

@@ -99,15 +99,23 @@ def small_set_input_norm(input_norm: int, tracks: int, fine_tuning: bool = False
     return SMALL_SET_INPUT_NORM if is_small_set(tracks, fine_tuning) else False
 
 
-def small_set_mean_pose_head(fusion: float, tracks: int, fine_tuning: bool = False) -> float:
+def small_set_mean_pose_head(
+    fusion: float, tracks: int, fine_tuning: bool = False, corrupted: bool = False
+) -> float:
     """``mean_pose_head`` (the fusion weight of the student's linear mean-pose head; 0 = no
     head): as given, or for -1 (auto) ``SMALL_SET_MEAN_POSE_FUSION`` below ``SMALL_SET_TRACKS``
     training tracks, else 0. Fine-tuning keeps the start model's architecture, so auto is off
-    there (the caller keeps a head the start model has)."""
+    there (the caller keeps a head the start model has). Auto is off too when the run trains on
+    ``corrupted`` windows (joint or frame rate above 0): the linear model on the mean pose is
+    not robust to missing joints and frames (it cost clean-trained students 3-14 points of
+    intent with 30 % of the joints missing, docs/training.md), and such a run asks for a
+    student that is."""
     if fusion >= 0:
         return float(fusion)
     if fusion != -1:
         raise ValueError(f"mean_pose_head must be -1 (auto), 0 (off) or a weight > 0, got {fusion}")
+    if corrupted:
+        return 0.0
     return SMALL_SET_MEAN_POSE_FUSION if is_small_set(tracks, fine_tuning) else 0.0
 
 

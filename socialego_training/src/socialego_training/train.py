@@ -158,8 +158,9 @@ def train(
     auto_off = not student and cfg.input_norm == -1
     input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks, fine_tuning)
     auto_off = not student and cfg.mean_pose_head == -1
+    corrupted = cfg.joint_rate > 0 or cfg.frame_rate > 0
     mean_pose = small_set_mean_pose_head(
-        0 if auto_off else cfg.mean_pose_head, n_tracks, fine_tuning
+        0 if auto_off else cfg.mean_pose_head, n_tracks, fine_tuning, corrupted
     )
     init_model, init_record = None, None
     if cfg.init_from:

@@ -117,7 +117,7 @@ class TrainConfig:
             "help": "the student's linear mean-pose head (the linear baseline's model, fitted on "
             "each training track's first window), its log-probabilities added to the chain "
             "classifier's at this weight in eval mode: 0 = no head, -1 = auto (1 below 1000 "
-            "training tracks; fine-tuning keeps the start model's)"
+            "training tracks and clean training windows; fine-tuning keeps the start model's)"
         },
     )
     batch_size: int = 96
