@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from sego_student import assert_cached_forward_equals_plain, start_and_fine_tune
 from sego_toydata import fixed_recipe_config
 from socialego_core.artifact import StudentPredictor, load_artifact
-from socialego_core.calibration import Calibration
-from socialego_core.fast_forward import CachedStudentForward
-from socialego_core.labels import TASKS
 from socialego_core.onnx_predictor import OnnxStudentPredictor
 from socialego_core.student import SocialEgoMobile, count_parameters
 from socialego_core.window import WindowSpec
@@ -59,16 +56,7 @@ def test_each_joint_feature_is_standardised_before_the_gat() -> None:
 
 
 def test_fast_online_path_equals_the_plain_forward() -> None:
-    model = normalised_student(1)
-    fast = CachedStudentForward(model, calibration=Calibration.identity())
-    for batch, seed in ((1, 0), (6, 1), (20, 2)):
-        x = random_windows(batch, seed)
-        with torch.inference_mode():
-            out = model(torch.from_numpy(x))
-        got = fast.predict(x)
-        for task in TASKS:
-            reference = torch.softmax(getattr(out, task), dim=1).numpy()
-            assert np.abs(got[task] - reference).max() <= 1e-5
+    assert_cached_forward_equals_plain(normalised_student(1))
 
 
 def test_small_set_recipe_turns_it_on() -> None:
@@ -111,16 +99,7 @@ def test_auto_is_trained_recorded_and_runs_everywhere(tmp_path: Path, toy_root: 
 
 
 def test_fine_tuning_keeps_the_start_models_choice(tmp_path: Path, toy_root: Path) -> None:
-    start = train(
-        fixed_recipe_config(toy_root, tmp_path / "start", input_norm=1), log=lambda _: None
-    )
-    tuned = train(
-        fixed_recipe_config(
-            toy_root, tmp_path / "tuned", init_from=str(start.best_path), input_norm=-1
-        ),
-        log=lambda _: None,
-    )
-    meta = load_artifact(tuned.best_path)["metadata"]
+    start, meta = start_and_fine_tune(toy_root, tmp_path, "input_norm", 1)
     assert meta["model_kwargs"]["input_norm"] is True
     assert meta["training"]["config"]["input_norm"] == 1
     refused = "--input-norm 0 does not fit --init-from .*input BatchNorm on"

@@ -10,15 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sego_student import assert_cached_forward_equals_plain, start_and_fine_tune
 from sego_toydata import fixed_recipe_config
 from socialego_core.artifact import StudentPredictor, load_artifact
-from socialego_core.calibration import Calibration
-from socialego_core.fast_forward import CachedStudentForward
 from socialego_core.labels import TASKS
 from socialego_core.onnx_predictor import OnnxStudentPredictor
 from socialego_core.student import SocialEgoMobile, count_parameters
 from socialego_core.window import WindowSpec
-from socialego_training.baseline import mean_pose_classifier
+from socialego_training.baseline import mean_pose_classifier, mean_pose_features
 from socialego_training.cli import main as cli_main
 from socialego_training.data import load_split
 from socialego_training.datasets import PoseWindowDataset
@@ -80,7 +79,7 @@ def test_eval_output_is_the_product_of_the_two_models() -> None:
 def test_folded_head_equals_the_baselines_fitted_model(toy_root: Path) -> None:
     tracks = load_split(toy_root, "train", "jpl_social").tracks
     windows = PoseWindowDataset(tracks, WindowSpec())
-    x = windows.windows.mean(dim=1).reshape(len(windows), -1).numpy().astype(np.float64)
+    x = mean_pose_features(windows).astype(np.float64)
     y = windows.labels.numpy()
     probe = torch.from_numpy(random_windows(7, 4)).mean(dim=1).reshape(7, -1).numpy()
     for i, n_classes in enumerate(SIZES):
@@ -111,16 +110,7 @@ def test_binary_and_single_class_tasks() -> None:
 
 
 def test_fast_online_path_equals_the_plain_forward() -> None:
-    model = headed_student(fusion=1.0, seed=1)
-    fast = CachedStudentForward(model, calibration=Calibration.identity())
-    for batch, seed in ((1, 0), (6, 1), (20, 2)):
-        x = random_windows(batch, seed)
-        with torch.inference_mode():
-            out = model(torch.from_numpy(x))
-        got = fast.predict(x)
-        for task in TASKS:
-            reference = torch.softmax(getattr(out, task), dim=1).numpy()
-            assert np.abs(got[task] - reference).max() <= 1e-5
+    assert_cached_forward_equals_plain(headed_student(fusion=1.0, seed=1))
 
 
 def test_small_set_recipe_turns_it_on() -> None:
@@ -156,7 +146,7 @@ def test_auto_is_fitted_recorded_and_runs_everywhere(tmp_path: Path, toy_root: P
     # the head in the artifact is the baseline's model fitted on the training split
     tracks = load_split(toy_root, "train", "jpl_social").tracks
     windows = PoseWindowDataset(tracks, WindowSpec())
-    x = windows.windows.mean(dim=1).reshape(len(windows), -1).numpy().astype(np.float64)
+    x = mean_pose_features(windows).astype(np.float64)
     weight, bias = task_logit_map(x, windows.labels.numpy()[:, 1], 3)
     assert np.allclose(head.weight[3:6].numpy(), weight, atol=1e-4)
     assert np.allclose(head.bias[3:6].numpy(), bias, atol=1e-4)
@@ -186,16 +176,7 @@ def test_auto_is_fitted_recorded_and_runs_everywhere(tmp_path: Path, toy_root: P
 
 
 def test_fine_tuning_keeps_and_refits_the_start_models_head(tmp_path: Path, toy_root: Path) -> None:
-    start = train(
-        fixed_recipe_config(toy_root, tmp_path / "start", mean_pose_head=0.5), log=lambda _: None
-    )
-    tuned = train(
-        fixed_recipe_config(
-            toy_root, tmp_path / "tuned", init_from=str(start.best_path), mean_pose_head=-1
-        ),
-        log=lambda _: None,
-    )
-    meta = load_artifact(tuned.best_path)["metadata"]
+    start, meta = start_and_fine_tune(toy_root, tmp_path, "mean_pose_head", 0.5)
     assert meta["model_kwargs"]["mean_pose_head"] is True
     assert meta["training"]["config"]["mean_pose_head"] == 0.5
     refused = "--mean-pose-head 0 does not fit --init-from .*has a mean-pose head"

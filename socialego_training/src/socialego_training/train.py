@@ -152,15 +152,17 @@ def train(
     )
     min_steps = small_set_min_steps(cfg.min_steps, n_tracks, fine_tuning)
     label_smoothing = small_set_label_smoothing(cfg.label_smoothing, n_tracks, fine_tuning)
-    # auto only for the student (SocialEgoNet has none; build_model refuses an explicit 1);
-    # when fine-tuning, the start model decides (an explicit value must agree with it)
-    student = cfg.model == "SocialEgoMobile"
-    auto_off = not student and cfg.input_norm == -1
-    input_norm = small_set_input_norm(0 if auto_off else cfg.input_norm, n_tracks, fine_tuning)
-    auto_off = not student and cfg.mean_pose_head == -1
+
+    # the student's options: auto (-1) only for the student (SocialEgoNet has none;
+    # build_model refuses an explicit value); when fine-tuning, the start model decides (an
+    # explicit value must agree with it)
+    def student_option(value: float) -> float:
+        return value if cfg.model == "SocialEgoMobile" or value != -1 else 0
+
+    input_norm = small_set_input_norm(student_option(cfg.input_norm), n_tracks, fine_tuning)
     corrupted = cfg.joint_rate > 0 or cfg.frame_rate > 0
     mean_pose = small_set_mean_pose_head(
-        0 if auto_off else cfg.mean_pose_head, n_tracks, fine_tuning, corrupted
+        student_option(cfg.mean_pose_head), n_tracks, fine_tuning, corrupted
     )
     init_model, init_record = None, None
     if cfg.init_from:
